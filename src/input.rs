@@ -131,20 +131,14 @@ pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 }
 
 /// Formats the "unknown field" message with a suggestion when one is near.
-pub fn unknown_field_message<'a>(
-    key: &str,
-    known: impl IntoIterator<Item = &'a str> + Clone,
-) -> String {
+pub fn unknown_field_message<'a>(key: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> String {
     match nearest(key, known.clone()) {
         Some(s) => format!("unknown field \"{key}\"; did you mean \"{s}\"?"),
         None => {
             let mut list: Vec<&str> = known.into_iter().collect();
             list.sort_unstable();
             list.dedup();
-            format!(
-                "unknown field \"{key}\"; expected one of: {}",
-                list.join(", ")
-            )
+            format!("unknown field \"{key}\"; expected one of: {}", list.join(", "))
         }
     }
 }
@@ -168,10 +162,7 @@ impl<'v> Obj<'v> {
                 asked: Vec::new(),
             }),
             other => {
-                d.error(
-                    path,
-                    format!("expected a mapping, found {}", describe(other)),
-                );
+                d.error(path, format!("expected a mapping, found {}", describe(other)));
                 None
             }
         }
@@ -199,10 +190,7 @@ impl<'v> Obj<'v> {
         match v {
             Value::String(s) => Some(s.clone()),
             other => {
-                d.error(
-                    self.at(key),
-                    format!("expected a string, found {}", describe(other)),
-                );
+                d.error(self.at(key), format!("expected a string, found {}", describe(other)));
                 None
             }
         }
@@ -213,10 +201,7 @@ impl<'v> Obj<'v> {
     pub fn scalar_str(&mut self, key: &'static str, d: &mut Diags) -> Option<String> {
         let v = self.get(key)?;
         scalar_to_string(v).or_else(|| {
-            d.error(
-                self.at(key),
-                format!("expected a string, found {}", describe(v)),
-            );
+            d.error(self.at(key), format!("expected a string, found {}", describe(v)));
             None
         })
     }
@@ -256,10 +241,7 @@ impl<'v> Obj<'v> {
         match i32::try_from(n) {
             Ok(n) => Some(n),
             Err(_) => {
-                d.error(
-                    self.at(key),
-                    format!("expected a 32-bit integer, found {n}"),
-                );
+                d.error(self.at(key), format!("expected a 32-bit integer, found {n}"));
                 None
             }
         }
@@ -268,10 +250,7 @@ impl<'v> Obj<'v> {
     pub fn u64(&mut self, key: &'static str, d: &mut Diags) -> Option<u64> {
         let n = self.i64(key, d)?;
         if n < 0 {
-            d.error(
-                self.at(key),
-                format!("expected a non-negative integer, found {n}"),
-            );
+            d.error(self.at(key), format!("expected a non-negative integer, found {n}"));
             return None;
         }
         Some(n as u64)
@@ -301,10 +280,7 @@ impl<'v> Obj<'v> {
                 .map(|(i, v)| (index(&self.at(key), i), v))
                 .collect(),
             other => {
-                d.error(
-                    self.at(key),
-                    format!("expected a list, found {}", describe(other)),
-                );
+                d.error(self.at(key), format!("expected a list, found {}", describe(other)));
                 Vec::new()
             }
         }
@@ -336,10 +312,7 @@ impl<'v> Obj<'v> {
                 Some(s) => {
                     out.insert(k.clone(), s);
                 }
-                None => d.error(
-                    join(&o.path, k),
-                    format!("expected a string, found {}", describe(v)),
-                ),
+                None => d.error(join(&o.path, k), format!("expected a string, found {}", describe(v))),
             }
         }
         out
@@ -353,12 +326,7 @@ impl<'v> Obj<'v> {
     }
 
     /// Like [`Obj::finish`], with control over whether kept keys are noted.
-    pub fn finish_with(
-        self,
-        d: &mut Diags,
-        kept: &[&'static str],
-        note: bool,
-    ) -> BTreeMap<String, Value> {
+    pub fn finish_with(self, d: &mut Diags, kept: &[&'static str], note: bool) -> BTreeMap<String, Value> {
         let mut extra = BTreeMap::new();
         for (k, v) in self.map {
             if self.asked.iter().any(|a| *a == k) {
@@ -412,10 +380,7 @@ pub fn value_i64(path: &str, v: &Value, d: &mut Diags) -> Option<i64> {
             None
         }
         other => {
-            d.error(
-                path,
-                format!("expected an integer, found {}", describe(other)),
-            );
+            d.error(path, format!("expected an integer, found {}", describe(other)));
             None
         }
     }
@@ -492,14 +457,8 @@ mod tests {
     #[test]
     fn integers_accept_integral_floats_and_reject_strings() {
         let mut d = Diags::default();
-        assert_eq!(
-            value_i64("x", &serde_json::json!(1000.0), &mut d),
-            Some(1000)
-        );
+        assert_eq!(value_i64("x", &serde_json::json!(1000.0), &mut d), Some(1000));
         assert_eq!(value_i64("x", &serde_json::json!("3"), &mut d), None);
-        assert_eq!(
-            d.errors[0].message,
-            "expected an integer, found string \"3\""
-        );
+        assert_eq!(d.errors[0].message, "expected an integer, found string \"3\"");
     }
 }

@@ -95,11 +95,8 @@ impl Quantity {
 /// (`Ki`..`Ei`), decimal (`n u m k M G T P E`) or exponent (`e3`) suffixes.
 /// Sub-milli precision rounds up, as Go does.
 pub fn parse_quantity(s: &str) -> Result<Quantity, String> {
-    let err = || {
-        format!(
-            "invalid quantity \"{s}\": expected a Kubernetes quantity such as \"8\", \"500m\" or \"64Gi\""
-        )
-    };
+    let err =
+        || format!("invalid quantity \"{s}\": expected a Kubernetes quantity such as \"8\", \"500m\" or \"64Gi\"");
     let t = s.trim();
     if t.is_empty() {
         return Err(err());
@@ -209,11 +206,7 @@ mod tests {
         assert_eq!(parse_quantity("64Gi").unwrap().value(), 64 * (1 << 30));
         assert_eq!(parse_quantity("1.5").unwrap().milli(), 1500);
         assert_eq!(parse_quantity("1e3").unwrap().milli(), 1_000_000);
-        assert_eq!(
-            parse_quantity("0.1m").unwrap().milli(),
-            1,
-            "sub-milli rounds up"
-        );
+        assert_eq!(parse_quantity("0.1m").unwrap().milli(), 1, "sub-milli rounds up");
         assert_eq!(parse_quantity("2k").unwrap().milli(), 2_000_000);
         assert!(parse_quantity("8 GB").is_err());
         assert!(parse_quantity("abc").is_err());

@@ -78,8 +78,7 @@ pub const JOB_REASON_DEADLINE: &str = "DeadlineExceeded";
 pub const JOB_MSG_DEADLINE: &str = "Job was active longer than specified deadline";
 pub const JOB_REASON_POD_FAILURE_POLICY: &str = "PodFailurePolicy";
 pub const JOB_REASON_MAX_FAILED_INDEXES: &str = "MaxFailedIndexesExceeded";
-pub const JOB_MSG_MAX_FAILED_INDEXES: &str =
-    "Job has exceeded the specified maximal number of failed indexes";
+pub const JOB_MSG_MAX_FAILED_INDEXES: &str = "Job has exceeded the specified maximal number of failed indexes";
 pub const JOB_REASON_FAILED_INDEXES: &str = "FailedIndexes";
 pub const JOB_MSG_FAILED_INDEXES: &str = "Job has failed indexes";
 pub const JOB_REASON_COMPLETIONS_REACHED: &str = "CompletionsReached";

@@ -228,12 +228,7 @@ impl JobSet {
     }
     /// `spec.network.subdomain` if set, else the JobSet name (`GetSubdomain`).
     pub fn subdomain(&self) -> &str {
-        match self
-            .spec
-            .network
-            .as_ref()
-            .and_then(|n| n.subdomain.as_deref())
-        {
+        match self.spec.network.as_ref().and_then(|n| n.subdomain.as_deref()) {
             Some(s) if !s.is_empty() => s,
             _ => &self.metadata.name,
         }

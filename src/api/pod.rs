@@ -132,12 +132,11 @@ impl JobSpec {
     }
     /// `backoffLimit` as the Job API defaults it.
     pub fn backoff_limit_or_default(&self) -> i32 {
-        self.backoff_limit
-            .unwrap_or(if self.backoff_limit_per_index.is_some() {
-                i32::MAX
-            } else {
-                6
-            })
+        self.backoff_limit.unwrap_or(if self.backoff_limit_per_index.is_some() {
+            i32::MAX
+        } else {
+            6
+        })
     }
     /// Effective pod replacement policy (Kubernetes defaulting).
     pub fn replacement_policy_failed(&self) -> bool {
@@ -400,11 +399,7 @@ impl NodeSelectorRequirement {
                 ) else {
                     return false;
                 };
-                if self.operator == "Gt" {
-                    v > bound
-                } else {
-                    v < bound
-                }
+                if self.operator == "Gt" { v > bound } else { v < bound }
             }
             _ => false,
         }
@@ -441,13 +436,9 @@ impl JobSpec {
             backoff_limit_per_index: o.i32("backoffLimitPerIndex", d),
             max_failed_indexes: o.i32("maxFailedIndexes", d),
             active_deadline_seconds: o.i64("activeDeadlineSeconds", d),
-            pod_failure_policy: o
-                .obj("podFailurePolicy", d)
-                .map(|p| PodFailurePolicy::parse(p, d)),
+            pod_failure_policy: o.obj("podFailurePolicy", d).map(|p| PodFailurePolicy::parse(p, d)),
             pod_replacement_policy: o.str("podReplacementPolicy", d),
-            success_policy: o
-                .obj("successPolicy", d)
-                .map(|p| JobSuccessPolicy::parse(p, d)),
+            success_policy: o.obj("successPolicy", d).map(|p| JobSuccessPolicy::parse(p, d)),
             suspend: o.bool("suspend", d),
             ttl_seconds_after_finished: o.i32("ttlSecondsAfterFinished", d),
             managed_by: o.str("managedBy", d),
@@ -486,10 +477,7 @@ pub fn check_enum(path: &str, v: Option<&str>, allowed: &[&str], d: &mut Diags) 
             let quoted: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
             d.error(
                 path,
-                format!(
-                    "Unsupported value: \"{v}\": supported values: {}",
-                    quoted.join(", ")
-                ),
+                format!("Unsupported value: \"{v}\": supported values: {}", quoted.join(", ")),
             );
         }
     }
@@ -722,27 +710,19 @@ impl Container {
             resources.extra = r.finish(d, &["claims"]);
         }
         for (k, v) in &resources.limits {
-            let extended =
-                k.contains('/') && !k.starts_with("kubernetes.io/") && !k.starts_with("requests.");
+            let extended = k.contains('/') && !k.starts_with("kubernetes.io/") && !k.starts_with("requests.");
             if extended {
                 if let Ok(q) = parse_quantity(v) {
                     if q.milli() % 1000 != 0 {
                         d.error(
                             format!("{}.resources.limits.{k}", o.path),
-                            format!(
-                                "must be an integer, found {}",
-                                describe(&Value::String(v.clone()))
-                            ),
+                            format!("must be an integer, found {}", describe(&Value::String(v.clone()))),
                         );
                     }
                 }
             }
         }
-        let volume_mounts = o
-            .list("volumeMounts", d)
-            .into_iter()
-            .map(|(_, v)| v.clone())
-            .collect();
+        let volume_mounts = o.list("volumeMounts", d).into_iter().map(|(_, v)| v.clone()).collect();
         let restart_policy = o.str("restartPolicy", d);
         let extra = o.finish(d, CONTAINER_KEPT);
         Container {
