@@ -8,3 +8,14 @@
 pub mod api;
 pub mod input;
 pub mod units;
+pub mod admission;
+pub mod cli;
+pub mod controllers;
+pub mod scenario;
+pub mod sim;
+pub mod trace;
+
+/// Matches a failure-policy message pattern (temporary: plain `regex`, replaced by the Go-compat layer).
+pub fn pattern_match(pattern: &str, message: &str) -> bool {
+    regex::Regex::new(pattern).map(|r| r.is_match(message)).unwrap_or(false)
+}

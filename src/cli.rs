@@ -1,0 +1,399 @@
+//! The command line: `run`, `check`, `validate`. Only this module touches the
+//! outside world (files, stdout/stderr, wall-clock timing for the user).
+
+use crate::scenario::{LoadError, Scenario, load_file};
+use crate::sim::{RunOptions, StopReason, World};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jobset-sim",
+    version,
+    about = "Deterministic discrete-event simulator of Kubernetes JobSet",
+    long_about = "jobset-sim runs a scenario (a cluster, JobSet manifests, what their containers do, \
+faults, and expectations) through a simulated API server, Job controller, scheduler and kubelets \
+driving a faithful re-implementation of the JobSet controller. The same scenario and seed give a \
+byte-identical trace on any machine.\n\nExit codes: 0 success, 1 an expectation failed, 2 bad input.",
+    after_help = "Examples:\n  jobset-sim run scenarios/quickstart.yaml\n  jobset-sim run scenarios/quickstart.yaml --seed 7 --trace trace.jsonl\n  jobset-sim check scenarios/\n  jobset-sim validate ../shared/upstream-examples/simple/*.yaml --print-defaulted"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and print a summary per JobSet.
+    Run {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the trace (JSON Lines, one event per line) to this file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        /// Summary format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Run scenarios (files or folders of *.yaml) and check their `expect` blocks; exit 1 if any fails.
+    Check {
+        /// Scenario files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Override every scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Admit JobSet manifests like the API server and webhook do; print errors, or the defaulted object.
+    Validate {
+        /// Manifest files (multi-document YAML allowed). Non-JobSet documents are reported as skipped.
+        #[arg(required = true)]
+        manifests: Vec<PathBuf>,
+        /// Print each admitted JobSet as stored (after defaulting), as YAML-compatible JSON.
+        #[arg(long)]
+        print_defaulted: bool,
+        /// Feature gates, e.g. `RestartJob=true,InPlaceRestart=true` (default: upstream's, all alpha off).
+        #[arg(long, value_name = "GATES")]
+        feature_gates: Option<String>,
+        /// List every field kept but not simulated.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main_with(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run { scenario, seed, trace, format } => cmd_run(&scenario, seed, trace.as_deref(), format),
+        Command::Check { paths, seed } => cmd_check(&paths, seed),
+        Command::Validate { manifests, print_defaulted, feature_gates, verbose } => {
+            cmd_validate(&manifests, print_defaulted, feature_gates.as_deref(), verbose)
+        }
+    }
+}
+
+fn bad_input(e: &LoadError) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::from(2)
+}
+
+/// Per-JobSet summary, for text and JSON output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSetSummary {
+    pub namespace: String,
+    pub name: String,
+    pub terminal_state: String,
+    pub finished_at_ms: Option<u64>,
+    pub restarts: i32,
+    pub restarts_count_towards_max: i32,
+    pub cause: Option<String>,
+    pub rejected: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub scenario: String,
+    pub seed: u64,
+    pub end_ms: u64,
+    pub stop: String,
+    pub events: u64,
+    pub trace_events: u64,
+    pub trace_hash: String,
+    pub jobsets: Vec<JobSetSummary>,
+}
+
+/// Runs a loaded scenario; the world is returned for inspection.
+pub fn run_scenario(sc: Arc<Scenario>, opts: RunOptions) -> World {
+    let mut w = World::new(sc, opts);
+    w.run();
+    w
+}
+
+pub fn summarize(w: &World) -> RunSummary {
+    RunSummary {
+        scenario: w.sc.name.clone(),
+        seed: w.seed,
+        end_ms: w.now,
+        stop: match w.stop {
+            Some(StopReason::Quiescent) | None => "quiescent".into(),
+            Some(StopReason::Horizon) => "horizon".into(),
+            Some(StopReason::MaxEvents) => "max-events".into(),
+        },
+        events: w.events_processed,
+        trace_events: w.trace.count,
+        trace_hash: w.trace.hash.hex(),
+        jobsets: w
+            .history
+            .iter()
+            .map(|((ns, name), h)| JobSetSummary {
+                namespace: ns.clone(),
+                name: name.clone(),
+                terminal_state: if h.terminal_state.is_empty() { "None".into() } else { h.terminal_state.clone() },
+                finished_at_ms: h.finished_at,
+                restarts: h.restarts,
+                restarts_count_towards_max: h.restarts_count_towards_max,
+                cause: h.cause.clone(),
+                rejected: h.rejected.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn print_text_summary(w: &World, s: &RunSummary) {
+    use crate::units::format_duration as fd;
+    println!("scenario {} (seed {}): simulated {} in {} events; stopped: {}", s.scenario, s.seed, fd(s.end_ms), s.events, s.stop);
+    for js in &s.jobsets {
+        if let Some(r) = &js.rejected {
+            println!("  {}: rejected at admission: {r}", js.name);
+            continue;
+        }
+        let when = js.finished_at_ms.map(|t| format!(" at {}", fd(t))).unwrap_or_default();
+        println!(
+            "  {}: {}{when}; restarts {} ({} counted towards maxRestarts)",
+            js.name, js.terminal_state, js.restarts, js.restarts_count_towards_max
+        );
+        if let Some(c) = &js.cause {
+            println!("    cause: {c}");
+        }
+    }
+    if w.stop == Some(StopReason::MaxEvents) {
+        println!("  warning: the run hit the event budget (maxEvents {}); it was stopped early", w.sc.max_events);
+    }
+    if w.stop == Some(StopReason::Horizon) {
+        println!("  note: the run reached its horizon ({}) with work still pending", fd(w.sc.horizon));
+    }
+    println!("  trace: {} events, hash {}", s.trace_events, s.trace_hash);
+}
+
+fn open_trace(path: Option<&Path>) -> Result<Option<Box<dyn std::io::Write>>, String> {
+    match path {
+        None => Ok(None),
+        Some(p) => std::fs::File::create(p)
+            .map(|f| Some(Box::new(std::io::BufWriter::new(f)) as Box<dyn std::io::Write>))
+            .map_err(|e| format!("error: cannot create trace file {}: {e}", p.display())),
+    }
+}
+
+fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format) -> ExitCode {
+    let sc = match load_file(path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return bad_input(&e),
+    };
+    let writer = match open_trace(trace) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    let w = run_scenario(sc, RunOptions { seed, trace: writer, keep_trace: false });
+    let wall = started.elapsed();
+    if let Some(e) = &w.trace.write_error {
+        eprintln!("error: writing the trace failed: {e}");
+        return ExitCode::from(2);
+    }
+    let s = summarize(&w);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&s).expect("summary serializes")),
+        Format::Text => {
+            print_text_summary(&w, &s);
+            eprintln!("  wall time: {:.3} s", wall.as_secs_f64());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Expands folders to their `*.yaml`/`*.yml` files, sorted.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut list: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("error: cannot read folder {}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            list.sort();
+            out.extend(list);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn cmd_check(paths: &[PathBuf], seed: Option<u64>) -> ExitCode {
+    let files = match scenario_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut bad = false;
+    let mut failed = 0;
+    let mut passed = 0;
+    for f in files {
+        let sc = match load_file(&f) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                eprintln!("{e}");
+                bad = true;
+                continue;
+            }
+        };
+        let w = run_scenario(sc.clone(), RunOptions { seed, trace: None, keep_trace: false });
+        let outcomes = &w.expect.outcomes;
+        let nfail = outcomes.iter().filter(|o| !o.ok).count();
+        if outcomes.is_empty() {
+            println!("{}: no expectations (ran to {})", f.display(), crate::units::format_duration(w.now));
+        }
+        for o in outcomes {
+            println!("{} {}: {}: {}", if o.ok { "ok  " } else { "FAIL" }, f.display(), o.path, o.message);
+        }
+        if nfail > 0 {
+            failed += 1;
+            println!("  repro: jobset-sim run {} --seed {}", f.display(), w.seed);
+        } else {
+            passed += 1;
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if bad {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn parse_gate_flag(s: Option<&str>) -> Result<crate::scenario::Gates, String> {
+    let mut m = serde_json::Map::new();
+    if let Some(s) = s {
+        for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+            let (k, v) = part.split_once('=').ok_or_else(|| format!("error: --feature-gates: expected NAME=true|false, found \"{part}\""))?;
+            let b = match v.trim() {
+                "true" => true,
+                "false" => false,
+                other => return Err(format!("error: --feature-gates: {k}: expected true or false, found \"{other}\"")),
+            };
+            m.insert(k.trim().to_string(), serde_json::Value::Bool(b));
+        }
+    }
+    let v = serde_json::Value::Object(m);
+    let mut d = crate::input::Diags::default();
+    let g = crate::scenario::parse::parse_gates(crate::input::Obj::new("--feature-gates", &v, &mut d), &mut d);
+    if d.has_errors() {
+        return Err(d.errors.iter().map(|e| format!("error: {e}")).collect::<Vec<_>>().join("\n"));
+    }
+    Ok(g)
+}
+
+fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bool) -> ExitCode {
+    let g = match parse_gate_flag(gates) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let fg = crate::admission::FeatureGates { restart_job: g.restart_job, in_place_restart: g.in_place_restart, elastic_jobset: g.elastic_jobset };
+    let mut bad_input = false;
+    let mut rejected = 0;
+    for f in files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: cannot read: {e}", f.display());
+                bad_input = true;
+                continue;
+            }
+        };
+        let docs = match crate::input::parse_yaml_documents(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                bad_input = true;
+                continue;
+            }
+        };
+        for (i, doc) in docs.iter().enumerate() {
+            let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("(no kind)");
+            let name = doc.pointer("/metadata/name").and_then(|k| k.as_str()).unwrap_or("");
+            let loc = if docs.len() > 1 { format!("{}#{i}", f.display()) } else { f.display().to_string() };
+            if kind != "JobSet" {
+                println!("{loc}: skipped {kind} {name} (not a JobSet; not simulated)");
+                continue;
+            }
+            let mut d = crate::input::Diags::default();
+            let parsed = crate::api::JobSet::parse(doc, &mut d);
+            if d.has_errors() || parsed.is_none() {
+                for e in &d.errors {
+                    eprintln!("error: {loc}: {e}");
+                }
+                bad_input = true;
+                continue;
+            }
+            let mut js = parsed.expect("checked");
+            match crate::admission::admit_create(&mut js, &fg, &|_, _| None) {
+                Ok(()) => {
+                    println!("{loc}: JobSet {} admitted", js.metadata.name);
+                    for w in &d.warnings {
+                        println!("  warning: {w}");
+                    }
+                    report_not_simulated(&d.not_simulated, verbose);
+                    if print {
+                        println!("{}", serde_json::to_string_pretty(&js.to_value()).expect("serializes"));
+                    }
+                }
+                Err(r) => {
+                    rejected += 1;
+                    println!("{loc}: JobSet {} rejected: {}", js.metadata.name, r.message);
+                }
+            }
+        }
+    }
+    if bad_input {
+        ExitCode::from(2)
+    } else if rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Says which valid Kubernetes fields were kept but not simulated (grouped by field name).
+fn report_not_simulated(paths: &[String], verbose: bool) {
+    if paths.is_empty() {
+        return;
+    }
+    if verbose {
+        for p in paths {
+            println!("  not simulated (kept): {p}");
+        }
+        return;
+    }
+    let mut names: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for p in paths {
+        let last = p.rsplit('.').next().unwrap_or(p).to_string();
+        *names.entry(last).or_default() += 1;
+    }
+    let list: Vec<String> = names.iter().map(|(n, c)| if *c > 1 { format!("{n} (x{c})") } else { n.clone() }).collect();
+    println!("  not simulated (kept as written): {}", list.join(", "));
+}

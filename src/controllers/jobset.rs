@@ -1,0 +1,653 @@
+//! The JobSet reconcile (`pkg/controllers/jobset_controller.go`) as a pure
+//! function: `reconcile(input) -> Plan`, in upstream's step order R0–R16
+//! (`../shared/spec/jobset-controller.md` §3). The engine applies the plan.
+
+use crate::api::constants::*;
+use crate::api::{Condition, JobSet, JobSetStatus, ReplicatedJobStatus};
+use crate::scenario::Gates;
+use crate::units::Millis;
+
+/// How a finished child Job ended (its first `Complete`/`Failed` condition that is True).
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    pub failed: bool,
+    pub reason: &'a str,
+    pub message: &'a str,
+    pub time: Millis,
+}
+
+/// What the reconcile sees of one owned Job (from the store, in list order).
+#[derive(Debug, Clone)]
+pub struct ChildJob<'a> {
+    /// Opaque handle the engine uses to apply the plan.
+    pub handle: usize,
+    pub name: &'a str,
+    /// `replicatedjob-name` label.
+    pub rj_name: &'a str,
+    pub job_index: i32,
+    pub restart_attempt: i32,
+    pub job_restart_attempt: Option<i32>,
+    pub finish: Option<Finish<'a>>,
+    pub ready: i32,
+    pub succeeded: i32,
+    pub active: i32,
+    pub suspended: bool,
+    pub parallelism: i32,
+    pub completions: Option<i32>,
+    pub deleting: bool,
+}
+
+pub struct Input<'a> {
+    pub js: &'a JobSet,
+    pub deleting: bool,
+    pub jobs: Vec<ChildJob<'a>>,
+    pub service_exists: bool,
+    pub gates: Gates,
+    pub now: Millis,
+}
+
+/// A Kubernetes Event recorded on the JobSet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KEvent {
+    pub type_: &'static str,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The failure-policy decision of this reconcile, for the trace and `explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The matched rule's name; `None` when no rule matched (default action).
+    pub rule: Option<String>,
+    pub action: String,
+    pub job: String,
+    /// Why each earlier rule did not match (rule name, reason), for `explain`.
+    pub skipped_rules: Vec<(String, String)>,
+    /// The JobSet-level restart attempt started by this decision, if any.
+    pub restart_attempt: Option<i32>,
+    /// Set when the decision failed the JobSet.
+    pub failed_reason: Option<&'static str>,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The status to persist, when anything changed (R16).
+    pub status: Option<JobSetStatus>,
+    /// Events queued for emission after the status write (§11).
+    pub events: Vec<KEvent>,
+    /// Jobs to delete with foreground propagation (R5, R6): handles.
+    pub delete_jobs: Vec<usize>,
+    /// Create the headless Service (R10).
+    pub create_service: bool,
+    /// Jobs to create (R13): (replicated Job index, job index). Suspended iff the JobSet is.
+    pub create_jobs: Vec<(usize, i32)>,
+    /// Jobs to suspend (R14): handles.
+    pub suspend_jobs: Vec<usize>,
+    /// Jobs to resume (R14): (handle, replicated Job index).
+    pub resume_jobs: Vec<(usize, usize)>,
+    /// TTL expired: delete the JobSet (foreground).
+    pub delete_jobset: bool,
+    pub requeue_after: Option<Millis>,
+    pub decision: Option<Decision>,
+    /// The reconcile failed with this error (retried with backoff; nothing persisted).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bucket {
+    Previous,
+    Active,
+    Failed,
+    Successful,
+}
+
+/// Runs one reconcile.
+pub fn reconcile(input: &Input<'_>) -> Plan {
+    let mut plan = Plan::default();
+    let js = input.js;
+    // R1, R2.
+    if input.deleting {
+        return plan;
+    }
+    if js.spec.managed_by.as_deref().is_some_and(|m| m != JOBSET_CONTROLLER_NAME) {
+        return plan;
+    }
+    let mut status = js.status.clone();
+    let mut dirty = false;
+    let mut events: Vec<KEvent> = Vec::new();
+    let now = input.now;
+
+    // R3: classify.
+    let buckets: Vec<Bucket> = input.jobs.iter().map(|j| classify(j, &status, input.gates)).collect();
+
+    // R4: replicated-job statuses (sorted by name descending).
+    let new_rj = replicated_job_statuses(input, &buckets, &status);
+    let mut cur = status.replicated_jobs_status.clone();
+    cur.sort_by(|a, b| b.name.cmp(&a.name));
+    if cur != new_rj {
+        status.replicated_jobs_status = new_rj;
+        dirty = true;
+    } else {
+        status.replicated_jobs_status = cur;
+    }
+
+    let finished = status.conditions.iter().any(|c| (c.type_ == COND_COMPLETED || c.type_ == COND_FAILED) && c.is_true());
+    // R5: finished JobSet: delete active Jobs, TTL.
+    if finished {
+        for (j, b) in input.jobs.iter().zip(&buckets) {
+            if *b == Bucket::Active && !j.deleting {
+                plan.delete_jobs.push(j.handle);
+            }
+        }
+        if let Some(ttl) = js.spec.ttl_seconds_after_finished {
+            let finish = status
+                .conditions
+                .iter()
+                .find(|c| (c.type_ == COND_COMPLETED || c.type_ == COND_FAILED) && c.is_true())
+                .map(|c| c.last_transition_time / 1000 * 1000)
+                .unwrap_or(0);
+            let expiry = finish + (ttl.max(0) as u64) * 1000;
+            if expiry <= now {
+                plan.delete_jobset = true;
+            } else {
+                plan.requeue_after = Some(expiry - now);
+            }
+        }
+        return finish_plan(plan, status, dirty, events);
+    }
+
+    // R6: delete outdated Jobs.
+    for (j, b) in input.jobs.iter().zip(&buckets) {
+        if *b == Bucket::Previous && !j.deleting {
+            plan.delete_jobs.push(j.handle);
+        }
+    }
+
+    // R7: clear RestartingJobSet when all Jobs are ready.
+    if !js.suspended() && all_jobs_ready(js, &status) {
+        dirty |= set_condition(&mut status, COND_RESTARTING, false, REASON_JOBS_READY, MSG_JOBS_READY, now, &mut events);
+    }
+
+    // R8: failure policy.
+    let failed: Vec<&ChildJob<'_>> =
+        input.jobs.iter().zip(&buckets).filter(|(_, b)| **b == Bucket::Failed).map(|(j, _)| j).collect();
+    if !failed.is_empty() {
+        match execute_failure_policy(js, &mut status, &failed, input.gates, now, &mut events) {
+            Ok(decision) => {
+                plan.decision = Some(decision);
+                dirty = true;
+            }
+            Err(e) => {
+                plan.error = Some(e);
+                return plan;
+            }
+        }
+        return finish_plan(plan, status, dirty, events);
+    }
+
+    // R9: success policy.
+    let successful: Vec<&ChildJob<'_>> =
+        input.jobs.iter().zip(&buckets).filter(|(_, b)| **b == Bucket::Successful).map(|(j, _)| j).collect();
+    if !successful.is_empty() && success_policy_met(js, &successful) {
+        set_completed(&mut status, now, &mut events);
+        return finish_plan(plan, status, true, events);
+    }
+
+    // R10: headless Service.
+    if js.dns_hostnames_enabled() && !input.service_exists {
+        plan.create_service = true;
+    }
+
+    // R13: create missing Jobs.
+    let suspended = js.suspended();
+    let in_order = js.in_order();
+    let blocking = js.spec.failure_policy.as_ref().is_some_and(|f| f.strategy() == "BlockingRecreate")
+        && buckets.contains(&Bucket::Previous);
+    let mut in_order_stopped = false;
+    for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
+        let to_create: Vec<i32> = if blocking {
+            Vec::new()
+        } else {
+            (0..rj.replicas())
+                .filter(|i| {
+                    let name = super::naming::job_name(&js.metadata.name, &rj.name, *i);
+                    !input.jobs.iter().any(|j| j.name == name)
+                })
+                .collect()
+        };
+        if !depends_on_met(js, rj_index, &status) {
+            continue;
+        }
+        if !suspended && in_order && replicas_started(&status, &rj.name, rj.replicas()) {
+            continue;
+        }
+        plan.create_jobs.extend(to_create.into_iter().map(|i| (rj_index, i)));
+        if !suspended && in_order {
+            dirty |= set_condition(
+                &mut status,
+                COND_STARTUP_IN_PROGRESS,
+                true,
+                REASON_STARTUP_IN_PROGRESS,
+                MSG_STARTUP_IN_PROGRESS,
+                now,
+                &mut events,
+            );
+            in_order_stopped = true;
+            break;
+        }
+    }
+    if !in_order_stopped && !suspended && in_order {
+        dirty |= set_condition(
+            &mut status,
+            COND_STARTUP_COMPLETED,
+            true,
+            REASON_STARTUP_COMPLETED,
+            MSG_STARTUP_COMPLETED,
+            now,
+            &mut events,
+        );
+    }
+
+    // R14: suspend or resume.
+    if suspended {
+        for (j, b) in input.jobs.iter().zip(&buckets) {
+            if *b == Bucket::Active && !j.suspended {
+                plan.suspend_jobs.push(j.handle);
+            }
+        }
+        dirty |= set_condition(&mut status, COND_SUSPENDED, true, REASON_SUSPENDED, MSG_SUSPENDED, now, &mut events);
+        dirty |= set_condition(
+            &mut status,
+            COND_RESTARTING,
+            false,
+            REASON_JOBSET_SUSPENDED,
+            MSG_SUSPENDED,
+            now,
+            &mut events,
+        );
+    } else {
+        let mut stopped = false;
+        for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
+            if !depends_on_met(js, rj_index, &status) {
+                continue;
+            }
+            if in_order && replicas_started(&status, &rj.name, rj.replicas()) {
+                continue;
+            }
+            for (j, b) in input.jobs.iter().zip(&buckets) {
+                if *b == Bucket::Active && j.suspended && j.rj_name == rj.name {
+                    plan.resume_jobs.push((j.handle, rj_index));
+                }
+            }
+            if in_order {
+                dirty |= set_condition(
+                    &mut status,
+                    COND_STARTUP_IN_PROGRESS,
+                    true,
+                    REASON_STARTUP_IN_PROGRESS,
+                    MSG_STARTUP_IN_PROGRESS,
+                    now,
+                    &mut events,
+                );
+                stopped = true;
+                break;
+            }
+        }
+        if !stopped {
+            dirty |= set_condition(&mut status, COND_SUSPENDED, false, REASON_RESUMED, MSG_RESUMED, now, &mut events);
+        }
+    }
+    finish_plan(plan, status, dirty, events)
+}
+
+fn finish_plan(mut plan: Plan, status: JobSetStatus, dirty: bool, events: Vec<KEvent>) -> Plan {
+    if dirty {
+        plan.status = Some(status);
+        plan.events = events;
+    }
+    plan
+}
+
+fn classify(j: &ChildJob<'_>, status: &JobSetStatus, gates: Gates) -> Bucket {
+    if j.restart_attempt < status.restarts {
+        return Bucket::Previous;
+    }
+    if gates.restart_job {
+        if let Some(attempt) = j.job_restart_attempt {
+            let target = status
+                .rj_status(j.rj_name)
+                .and_then(|s| s.job_restarts.get(j.job_index.max(0) as usize).copied())
+                .unwrap_or(0);
+            if attempt < target {
+                return Bucket::Previous;
+            }
+        }
+    }
+    match j.finish {
+        None => Bucket::Active,
+        Some(f) if f.failed => Bucket::Failed,
+        Some(_) => Bucket::Successful,
+    }
+}
+
+fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetStatus) -> Vec<ReplicatedJobStatus> {
+    let js = input.js;
+    let mut out: Vec<ReplicatedJobStatus> = js
+        .spec
+        .replicated_jobs
+        .iter()
+        .map(|rj| {
+            let mut s = ReplicatedJobStatus { name: rj.name.clone(), ..Default::default() };
+            if input.gates.restart_job {
+                if let Some(o) = old.rj_status(&rj.name) {
+                    s.job_restarts = o.job_restarts.clone();
+                    s.job_restarts_count_towards_max = o.job_restarts_count_towards_max.clone();
+                }
+            }
+            s
+        })
+        .collect();
+    for (j, b) in input.jobs.iter().zip(buckets) {
+        let Some(s) = out.iter_mut().find(|s| s.name == j.rj_name) else { continue };
+        match b {
+            Bucket::Active => {
+                let mut pods = j.parallelism;
+                if let Some(c) = j.completions {
+                    pods = pods.min(c);
+                }
+                if j.succeeded + j.ready >= pods {
+                    s.ready += 1;
+                }
+                if j.active > 0 {
+                    s.active += 1;
+                }
+                if j.suspended {
+                    s.suspended += 1;
+                }
+            }
+            Bucket::Successful => s.succeeded += 1,
+            Bucket::Failed => s.failed += 1,
+            Bucket::Previous => {}
+        }
+    }
+    out.sort_by(|a, b| b.name.cmp(&a.name));
+    out
+}
+
+fn all_jobs_ready(js: &JobSet, status: &JobSetStatus) -> bool {
+    let total: i32 = js.spec.replicated_jobs.iter().map(|r| r.replicas()).sum();
+    let ready: i32 = status.replicated_jobs_status.iter().map(|s| s.ready + s.succeeded).sum();
+    total == ready
+}
+
+/// `allReplicasStarted`: ready + failed + succeeded == replicas.
+fn replicas_started(status: &JobSetStatus, rj: &str, replicas: i32) -> bool {
+    status.rj_status(rj).is_some_and(|s| s.ready + s.failed + s.succeeded == replicas)
+}
+
+/// `dependencyReachedStatus` for every dependsOn entry of replicated Job `rj_index`.
+fn depends_on_met(js: &JobSet, rj_index: usize, status: &JobSetStatus) -> bool {
+    let rj = &js.spec.replicated_jobs[rj_index];
+    let Some(deps) = &rj.depends_on else { return true };
+    deps.iter().all(|dep| {
+        // replicas read from the replicated Jobs visited so far (incl. this one); later/unknown read 0.
+        let replicas =
+            js.spec.replicated_jobs[..=rj_index].iter().find(|r| r.name == dep.name).map(|r| r.replicas()).unwrap_or(0);
+        let Some(s) = status.rj_status(&dep.name) else { return false };
+        if dep.status == "Complete" { replicas == s.succeeded } else { replicas == s.ready + s.failed + s.succeeded }
+    })
+}
+
+fn success_policy_met(js: &JobSet, successful: &[&ChildJob<'_>]) -> bool {
+    let (op, targets) = match &js.spec.success_policy {
+        Some(p) => (p.operator.as_str(), &p.target_replicated_jobs[..]),
+        None => ("All", &[][..]),
+    };
+    let in_targets = |name: &str| targets.is_empty() || targets.iter().any(|t| t == name);
+    let matching = successful.iter().filter(|j| in_targets(j.rj_name)).count() as i64;
+    let needed: i64 = if op == "Any" {
+        1
+    } else {
+        js.spec.replicated_jobs.iter().filter(|r| in_targets(&r.name)).map(|r| i64::from(r.replicas())).sum()
+    };
+    matching >= needed
+}
+
+/// Applies a desired condition with upstream's update rules (§10.1). Returns
+/// whether anything changed; a change queues one event.
+pub fn set_condition(
+    status: &mut JobSetStatus,
+    type_: &str,
+    true_: bool,
+    reason: &str,
+    message: &str,
+    now: Millis,
+    events: &mut Vec<KEvent>,
+) -> bool {
+    let st = if true_ { "True" } else { "False" };
+    let mut changed = false;
+    if let Some(c) = status.conditions.iter_mut().find(|c| c.type_ == type_) {
+        if c.status != st {
+            *c = Condition {
+                type_: type_.into(),
+                status: st.into(),
+                reason: reason.into(),
+                message: message.into(),
+                last_transition_time: now,
+            };
+            changed = true;
+        } else if c.reason != reason || c.message != message {
+            c.reason = reason.into();
+            c.message = message.into();
+            changed = true;
+        }
+    } else if true_ {
+        status.conditions.push(Condition {
+            type_: type_.into(),
+            status: st.into(),
+            reason: reason.into(),
+            message: message.into(),
+            last_transition_time: now,
+        });
+        changed = true;
+    }
+    if changed && true_ {
+        let other = match type_ {
+            COND_STARTUP_IN_PROGRESS => Some(COND_STARTUP_COMPLETED),
+            COND_STARTUP_COMPLETED => Some(COND_STARTUP_IN_PROGRESS),
+            _ => None,
+        };
+        if let Some(other) = other {
+            if let Some(c) = status.conditions.iter_mut().find(|c| c.type_ == other && c.is_true()) {
+                c.status = "False".into();
+            }
+        }
+    }
+    if changed {
+        events.push(KEvent { type_: condition_event_type(type_, true_), reason: reason.into(), message: message.into() });
+    }
+    changed
+}
+
+fn condition_event_type(type_: &str, true_: bool) -> &'static str {
+    match (type_, true_) {
+        (COND_FAILED, true) | (COND_RESTARTING, true) => "Warning",
+        _ => "Normal",
+    }
+}
+
+fn set_completed(status: &mut JobSetStatus, now: Millis, events: &mut Vec<KEvent>) {
+    set_condition(status, COND_COMPLETED, true, REASON_ALL_JOBS_COMPLETED, MSG_ALL_JOBS_COMPLETED, now, events);
+    set_condition(status, COND_RESTARTING, false, REASON_JOBSET_COMPLETED, MSG_ALL_JOBS_COMPLETED, now, events);
+    status.terminal_state = "Completed".into();
+}
+
+fn set_failed(status: &mut JobSetStatus, reason: &str, message: &str, now: Millis, events: &mut Vec<KEvent>) {
+    set_condition(status, COND_FAILED, true, reason, message, now, events);
+    set_condition(status, COND_RESTARTING, false, REASON_JOBSET_FAILED, MSG_JOBSET_FAILED, now, events);
+    status.terminal_state = "Failed".into();
+}
+
+fn suffix(msg: &str, job: &str) -> String {
+    format!("{msg} (first failed job: {job})")
+}
+
+/// Earliest failure; ties keep list order (`findFirstFailedJob`).
+fn first_failed<'a, 'b>(jobs: impl Iterator<Item = &'b ChildJob<'a>>) -> Option<&'b ChildJob<'a>>
+where
+    'a: 'b,
+{
+    let mut best: Option<&ChildJob<'a>> = None;
+    for j in jobs {
+        let t = j.finish.map(|f| f.time / 1000).unwrap_or(0);
+        if best.is_none_or(|b| t < b.finish.map(|f| f.time / 1000).unwrap_or(0)) {
+            best = Some(j);
+        }
+    }
+    best
+}
+
+/// Why `rule` does not apply to `job`, or `None` when it applies (`ruleIsApplicable`).
+pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -> Option<String> {
+    let f = job.finish?;
+    if !rule.on_job_failure_reasons.is_empty() && !rule.on_job_failure_reasons.iter().any(|r| r == f.reason) {
+        return Some(format!("reason {} is not in onJobFailureReasons {:?}", f.reason, rule.on_job_failure_reasons));
+    }
+    if !rule.on_job_failure_message_patterns.is_empty()
+        && !rule.on_job_failure_message_patterns.iter().any(|p| crate::pattern_match(p, f.message))
+    {
+        return Some(format!(
+            "message \"{}\" matches none of onJobFailureMessagePatterns {:?}",
+            f.message, rule.on_job_failure_message_patterns
+        ));
+    }
+    if job.rj_name.is_empty() {
+        return Some("the Job has no replicatedjob-name label".into());
+    }
+    if !rule.target_replicated_jobs.is_empty() && !rule.target_replicated_jobs.iter().any(|t| t == job.rj_name) {
+        return Some(format!(
+            "replicated Job {} is not in targetReplicatedJobs {:?}",
+            job.rj_name, rule.target_replicated_jobs
+        ));
+    }
+    None
+}
+
+/// §5: exactly one failure decision.
+fn execute_failure_policy(
+    js: &JobSet,
+    status: &mut JobSetStatus,
+    failed: &[&ChildJob<'_>],
+    gates: Gates,
+    now: Millis,
+    events: &mut Vec<KEvent>,
+) -> Result<Decision, String> {
+    let Some(fp) = &js.spec.failure_policy else {
+        let job = first_failed(failed.iter().copied()).expect("failed is non-empty");
+        set_failed(status, REASON_FAILED_JOBS, &suffix(MSG_FAILED_JOBS, job.name), now, events);
+        return Ok(Decision {
+            rule: None,
+            action: "FailJobSet".into(),
+            job: job.name.to_string(),
+            skipped_rules: Vec::new(),
+            restart_attempt: None,
+            failed_reason: Some(REASON_FAILED_JOBS),
+        });
+    };
+    // findFirstFailedPolicyRuleAndJob: rule order dominates failure time.
+    let mut skipped = Vec::new();
+    let mut matched: Option<(&crate::api::FailurePolicyRule, &ChildJob<'_>)> = None;
+    for rule in &fp.rules {
+        let applicable = failed.iter().copied().filter(|j| rule_mismatch(rule, j).is_none());
+        match first_failed(applicable) {
+            Some(j) => {
+                matched = Some((rule, j));
+                break;
+            }
+            None => {
+                let why = failed
+                    .iter()
+                    .map(|j| format!("{}: {}", j.name, rule_mismatch(rule, j).unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                skipped.push((rule.name.clone(), why));
+            }
+        }
+    }
+    let (rule_name, action, job) = match matched {
+        Some((r, j)) => (Some(r.name.clone()), r.action.clone(), j),
+        None => (None, "RestartJobSet".to_string(), first_failed(failed.iter().copied()).expect("non-empty")),
+    };
+    let rule_reason = match &rule_name {
+        Some(n) => format!("FailurePolicy_{n}"),
+        None => REASON_DEFAULT_FAILURE_POLICY.to_string(),
+    };
+    let mut decision = Decision {
+        rule: rule_name,
+        action: action.clone(),
+        job: job.name.to_string(),
+        skipped_rules: skipped,
+        restart_attempt: None,
+        failed_reason: None,
+    };
+    let per_job_counted: i32 = status.replicated_jobs_status.iter().flat_map(|s| s.job_restarts_count_towards_max.iter()).sum();
+    let counted = if gates.restart_job { status.restarts_count_towards_max + per_job_counted } else { status.restarts_count_towards_max };
+    let max = fp.max_restarts();
+    let reach_max = |status: &mut JobSetStatus, events: &mut Vec<KEvent>, d: &mut Decision| {
+        set_failed(status, REASON_REACHED_MAX_RESTARTS, &suffix(MSG_REACHED_MAX_RESTARTS, job.name), now, events);
+        d.failed_reason = Some(REASON_REACHED_MAX_RESTARTS);
+    };
+    match action.as_str() {
+        "FailJobSet" => {
+            set_failed(status, REASON_FAIL_JOBSET_ACTION, &suffix("applying FailJobSet failure policy action", job.name), now, events);
+            decision.failed_reason = Some(REASON_FAIL_JOBSET_ACTION);
+        }
+        "RestartJobSet" | "RestartJobSetAndIgnoreMaxRestarts" => {
+            let counts = action == "RestartJobSet";
+            if counts && counted >= max {
+                reach_max(status, events, &mut decision);
+            } else {
+                status.restarts += 1;
+                if counts {
+                    status.restarts_count_towards_max += 1;
+                }
+                let msg = suffix(&format!("applying {action} failure policy action"), job.name);
+                set_condition(status, COND_RESTARTING, true, &rule_reason, &msg, now, events);
+                events.push(KEvent { type_: "Warning", reason: format!("{action}FailurePolicyAction"), message: msg });
+                decision.restart_attempt = Some(status.restarts);
+            }
+        }
+        "RestartJob" | "RestartJobAndIgnoreMaxRestarts" => {
+            if !gates.restart_job {
+                return Err(format!("failure policy action {action} requires the RestartJob feature gate"));
+            }
+            let counts = action == "RestartJob";
+            if counts && counted >= max {
+                reach_max(status, events, &mut decision);
+            } else {
+                let replicas = js.spec.replicated_jobs.iter().find(|r| r.name == job.rj_name).map(|r| r.replicas()).unwrap_or(0);
+                let Some(s) = status.replicated_jobs_status.iter_mut().find(|s| s.name == job.rj_name) else {
+                    return Err(format!("replicated job {} not found in status", job.rj_name));
+                };
+                let k = job.job_index.max(0) as usize;
+                if s.job_restarts.is_empty() {
+                    s.job_restarts = vec![0; replicas.max(0) as usize];
+                }
+                if k >= s.job_restarts.len() {
+                    return Err(format!("job index {k} out of range for jobRestarts of {}", job.rj_name));
+                }
+                s.job_restarts[k] += 1;
+                if counts {
+                    if s.job_restarts_count_towards_max.is_empty() {
+                        s.job_restarts_count_towards_max = vec![0; replicas.max(0) as usize];
+                    }
+                    s.job_restarts_count_towards_max[k] += 1;
+                }
+                let msg = suffix(&format!("applying {action} failure policy action"), job.name);
+                events.push(KEvent { type_: "Warning", reason: format!("{action}FailurePolicyAction"), message: msg });
+            }
+        }
+        other => return Err(format!("unknown failure policy action {other}")),
+    }
+    Ok(decision)
+}

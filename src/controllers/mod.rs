@@ -1,0 +1,5 @@
+//! Controllers as pure functions: they read a snapshot and return a plan; the
+//! engine applies plans through the simulated API server.
+
+pub mod jobset;
+pub mod naming;

@@ -1,0 +1,149 @@
+//! Child object names, labels and annotations (`placement.go`, `labelAndAnnotateObject`).
+
+use crate::api::constants::*;
+use crate::api::{JobSet, Labels};
+
+/// `<jobset>-<replicatedJob>-<jobIndex>` (`placement.GenJobName`).
+pub fn job_name(jobset: &str, rj: &str, job_index: i32) -> String {
+    format!("{jobset}-{rj}-{job_index}")
+}
+
+/// Lowercase hex SHA-1 of `<namespace>/<jobName>` (`jobset.sigs.k8s.io/job-key`).
+pub fn job_key(namespace: &str, job_name: &str) -> String {
+    let mut h = sha1_smol::Sha1::new();
+    h.update(namespace.as_bytes());
+    h.update(b"/");
+    h.update(job_name.as_bytes());
+    h.digest().to_string()
+}
+
+/// `<jobset>-<rj>-<jobIndex>-<podIndex>.<subdomain>` (`CoordinatorEndpoint`).
+pub fn coordinator_endpoint(js: &JobSet) -> Option<String> {
+    let c = js.spec.coordinator.as_ref()?;
+    Some(format!("{}-{}-{}-{}.{}", js.metadata.name, c.replicated_job, c.job_index, c.pod_index, js.subdomain()))
+}
+
+/// Per-replicated-Job numbers that every child Job's labels need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RjNumbers {
+    pub replicas: i32,
+    pub global_offset: i32,
+    pub group_replicas: i32,
+    pub group_offset: i32,
+}
+
+/// Computes global and group offsets for each replicated Job, in spec order.
+pub fn rj_numbers(js: &JobSet) -> (i32, Vec<RjNumbers>) {
+    let rjs = &js.spec.replicated_jobs;
+    let global: i32 = rjs.iter().map(|r| r.replicas()).sum();
+    let mut out = Vec::with_capacity(rjs.len());
+    let mut offset = 0;
+    for (i, rj) in rjs.iter().enumerate() {
+        let group = rj.group();
+        let group_replicas = rjs.iter().filter(|r| r.group() == group).map(|r| r.replicas()).sum();
+        let group_offset = rjs[..i].iter().filter(|r| r.group() == group).map(|r| r.replicas()).sum();
+        out.push(RjNumbers { replicas: rj.replicas(), global_offset: offset, group_replicas, group_offset });
+        offset += rj.replicas();
+    }
+    (global, out)
+}
+
+/// The keys JobSet stamps on a child Job and its pod template (labels *and*
+/// annotations with the same values), in upstream's table order.
+#[allow(clippy::too_many_arguments)]
+pub fn jobset_keys(
+    js: &JobSet,
+    uid: &str,
+    rj_index: usize,
+    job_index: i32,
+    restart_attempt: i32,
+    job_restart_attempt: Option<i32>,
+    global_replicas: i32,
+    nums: &RjNumbers,
+) -> Vec<(&'static str, String)> {
+    let rj = &js.spec.replicated_jobs[rj_index];
+    let name = job_name(&js.metadata.name, &rj.name, job_index);
+    let mut keys = vec![
+        (JOBSET_NAME_KEY, js.metadata.name.clone()),
+        (JOBSET_UID_KEY, uid.to_string()),
+        (REPLICATED_JOB_NAME_KEY, rj.name.clone()),
+        (RESTART_ATTEMPT_KEY, restart_attempt.to_string()),
+    ];
+    if let Some(a) = job_restart_attempt {
+        keys.push((JOB_RESTART_ATTEMPT_KEY, a.to_string()));
+    }
+    keys.extend([
+        (REPLICATED_JOB_REPLICAS_KEY, nums.replicas.to_string()),
+        (GLOBAL_REPLICAS_KEY, global_replicas.to_string()),
+        (JOB_INDEX_KEY, job_index.to_string()),
+        (JOB_KEY_KEY, job_key(js.namespace(), &name)),
+        (JOB_GLOBAL_INDEX_KEY, (nums.global_offset + job_index).to_string()),
+        (GROUP_NAME_KEY, rj.group().to_string()),
+        (GROUP_REPLICAS_KEY, nums.group_replicas.to_string()),
+        (JOB_GROUP_INDEX_KEY, (nums.group_offset + job_index).to_string()),
+    ]);
+    if let Some(ep) = coordinator_endpoint(js) {
+        keys.push((COORDINATOR_KEY, ep));
+    }
+    keys
+}
+
+/// Labels and annotations of a child Job object (template metadata first,
+/// JobSet keys overwrite). Returns (labels, annotations).
+pub fn job_metadata(js: &JobSet, rj_index: usize, keys: &[(&'static str, String)]) -> (Labels, Labels) {
+    let rj = &js.spec.replicated_jobs[rj_index];
+    let mut labels = rj.template.metadata.labels.clone();
+    let mut annotations = rj.template.metadata.annotations.clone();
+    for (k, v) in keys {
+        labels.insert((*k).to_string(), v.clone());
+        annotations.insert((*k).to_string(), v.clone());
+    }
+    stamp_exclusive(js, rj_index, &mut annotations);
+    (labels, annotations)
+}
+
+/// Pod-template labels and annotations (pod template metadata first, JobSet keys overwrite).
+pub fn pod_template_metadata(js: &JobSet, rj_index: usize, keys: &[(&'static str, String)]) -> (Labels, Labels) {
+    let rj = &js.spec.replicated_jobs[rj_index];
+    let mut labels = rj.template.spec.template.metadata.labels.clone();
+    let mut annotations = rj.template.spec.template.metadata.annotations.clone();
+    for (k, v) in keys {
+        labels.insert((*k).to_string(), v.clone());
+        annotations.insert((*k).to_string(), v.clone());
+    }
+    stamp_exclusive(js, rj_index, &mut annotations);
+    (labels, annotations)
+}
+
+/// The exclusive-placement annotations: JobSet level first, replicated-Job template overrides.
+fn stamp_exclusive(js: &JobSet, rj_index: usize, annotations: &mut Labels) {
+    let levels = [&js.metadata.annotations, &js.spec.replicated_jobs[rj_index].template.metadata.annotations];
+    for a in levels {
+        if let Some(t) = a.get(EXCLUSIVE_KEY) {
+            annotations.insert(EXCLUSIVE_KEY.into(), t.clone());
+            if let Some(ns) = a.get(NODE_SELECTOR_STRATEGY_KEY) {
+                annotations.insert(NODE_SELECTOR_STRATEGY_KEY.into(), ns.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_key_is_sha1_of_namespace_slash_name() {
+        // sha1("default/js-rj-0")
+        let k = job_key("default", "js-rj-0");
+        assert_eq!(k.len(), 40);
+        let mut h = sha1_smol::Sha1::new();
+        h.update(b"default/js-rj-0");
+        assert_eq!(k, h.digest().to_string());
+    }
+
+    #[test]
+    fn names_follow_placement_helpers() {
+        assert_eq!(job_name("js", "workers", 3), "js-workers-3");
+    }
+}

@@ -1,0 +1,7 @@
+//! Scenarios: the format-v1 parser and the resolved model the engine runs.
+
+pub mod model;
+pub mod parse;
+
+pub use model::*;
+pub use parse::{LoadError, load_file, parse_scenario};

@@ -1,0 +1,221 @@
+//! The resolved scenario: what the engine runs. Built by `parse.rs` from format v1.
+
+use crate::api::JobSet;
+use crate::units::Millis;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// JobSet feature gates (upstream defaults: all alpha gates off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gates {
+    pub restart_job: bool,
+    pub in_place_restart: bool,
+    pub elastic_jobset: bool,
+}
+
+pub const KNOWN_GATES: &[&str] = &["RestartJob", "InPlaceRestart", "ElasticJobSet", "TLSOptions"];
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub file: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub horizon: Millis,
+    pub gates: Gates,
+    pub cluster: Cluster,
+    pub timing: Timing,
+    pub submissions: Vec<Submission>,
+    pub workload: Vec<WorkloadRule>,
+    pub faults: Vec<Fault>,
+    pub expect: Vec<Expectation>,
+    /// Documents of other kinds found in manifests, reported as skipped: (source, kind, name).
+    pub skipped: Vec<(String, String, String)>,
+    /// Valid Kubernetes fields kept but not simulated (paths).
+    pub not_simulated: Vec<String>,
+    pub max_events: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub pools: Vec<NodePool>,
+    pub queues: Vec<Queue>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodePool {
+    pub name: String,
+    pub count: u32,
+    /// Resource name → allocatable in milli-units.
+    pub capacity: BTreeMap<String, i128>,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+    pub topology: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub name: String,
+    pub nominal_quota: BTreeMap<String, i128>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub pod_startup: Millis,
+    pub pod_ready: Millis,
+    pub pod_termination: Millis,
+    pub controller_delay: Millis,
+    pub scheduler_delay: Millis,
+    pub node_monitor_grace: Millis,
+    pub eviction_toleration: Millis,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            pod_startup: 10_000,
+            pod_ready: 1_000,
+            pod_termination: 1_000,
+            controller_delay: 10,
+            scheduler_delay: 10,
+            node_monitor_grace: 50_000,
+            eviction_toleration: 300_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub at: Millis,
+    pub queue: Option<String>,
+    pub source: String,
+    /// The parsed manifest (before admission).
+    pub jobset: JobSet,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodMatch {
+    pub jobset: Option<String>,
+    pub replicated_job: Option<String>,
+    pub job_index: Option<i64>,
+    pub pod_index: Option<i64>,
+    pub restart_attempt: Option<i64>,
+    pub job_restart_attempt: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkloadRule {
+    pub matcher: PodMatch,
+    /// `None`: the container never exits by itself.
+    pub run_for: Option<Millis>,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub at: Millis,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    PodFailure { matcher: PodMatch, exit_code: i32 },
+    JobFailure { matcher: PodMatch, reason: String, message: String },
+    JobSuccess { matcher: PodMatch },
+    NodeFailure { target: NodeTarget, recover_after: Option<Millis>, drain: bool },
+    Update { jobset: String, namespace: String, action: UpdateAction },
+    DeleteObject { kind: String, name: String, namespace: String },
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeTarget {
+    Node(String),
+    Pool { pool: String, count: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub enum UpdateAction {
+    Suspend(bool),
+    Delete,
+    Replicas { replicated_job: String, replicas: i32 },
+    Patch(Value),
+}
+
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    /// Where in the scenario file: `expect[3]`.
+    pub path: String,
+    pub kind: ExpectKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExpectKind {
+    State(Box<StateExpect>),
+    Order { first: EventFilter, then: EventFilter, from: Option<Millis>, to: Option<Millis> },
+    Event { filter: EventFilter, count: Option<u64>, min: Option<u64>, max: Option<u64>, from: Option<Millis>, to: Option<Millis> },
+    ValidationError { contains: String, jobset: Option<String> },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StateExpect {
+    pub jobset: String,
+    pub namespace: String,
+    pub at: Option<Millis>,
+    pub terminal_state: Option<String>,
+    pub restarts: Option<i64>,
+    pub restarts_count_towards_max: Option<i64>,
+    pub conditions: Vec<CondExpect>,
+    pub absent_conditions: Vec<String>,
+    pub replicated_jobs_status: Vec<(String, BTreeMap<String, Value>)>,
+    pub finished_within: Option<Millis>,
+    pub jobs: Vec<JobExpect>,
+    pub absent_jobs: Vec<String>,
+    pub pods: Vec<PodExpect>,
+    pub services: Vec<String>,
+    pub absent_services: Vec<String>,
+    pub exists: Option<bool>,
+    pub spec: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CondExpect {
+    pub type_: String,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobExpect {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub suspended: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PodExpect {
+    pub job: String,
+    pub pod_index: Option<i64>,
+    pub hostname: Option<String>,
+    pub subdomain: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub node: Option<String>,
+    pub phase: Option<String>,
+}
+
+/// A filter on trace events: `event` name plus field equalities.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event: Option<String>,
+    pub fields: BTreeMap<String, Value>,
+}

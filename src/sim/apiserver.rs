@@ -1,0 +1,754 @@
+//! The simulated API server's writes: admission, create/update/delete with
+//! watch fan-out, garbage collection, and the application of controller plans.
+
+use super::*;
+use crate::api::constants::*;
+use crate::api::{JobSet, Labels};
+use crate::controllers::jobset::{ChildJob, Finish, Input, Plan, reconcile};
+use crate::controllers::naming;
+use crate::scenario::{FaultKind, UpdateAction};
+
+impl World {
+    pub(super) fn gates(&self) -> crate::admission::FeatureGates {
+        let g = self.sc.gates;
+        crate::admission::FeatureGates {
+            restart_job: g.restart_job,
+            in_place_restart: g.in_place_restart,
+            elastic_jobset: g.elastic_jobset,
+        }
+    }
+
+    // ---------------------------------------------------------------- JobSets
+
+    pub(super) fn submit(&mut self, i: usize) {
+        let sc = self.sc.clone();
+        let sub = &sc.submissions[i];
+        let mut js = sub.jobset.clone();
+        if js.metadata.namespace.is_empty() {
+            js.metadata.namespace = "default".into();
+        }
+        if js.metadata.name.is_empty() && !js.metadata.generate_name.is_empty() {
+            let prefix: String = js.metadata.generate_name.chars().take(58).collect();
+            js.metadata.name = format!("{prefix}{}", self.name_suffix());
+        }
+        if let Some(q) = &sub.queue {
+            js.metadata.labels.entry(QUEUE_NAME_LABEL.into()).or_insert_with(|| q.clone());
+        }
+        let key = (js.metadata.namespace.clone(), js.metadata.name.clone());
+        let gates = self.gates();
+        let reject = |w: &mut World, msg: String| {
+            let mut ev = TraceEvent { event: "JobSetRejected", ..Default::default() };
+            ev.jobset = Some(key.1.as_str().into());
+            ev.namespace = Some(key.0.as_str().into());
+            ev.message = Some(msg.clone());
+            w.emit(ev);
+            w.rejections.push((w.now, key.1.clone(), msg.clone()));
+            w.history.entry(key.clone()).or_default().rejected = Some(msg);
+        };
+        if js.metadata.name.is_empty() {
+            reject(self, "JobSet.jobset.x-k8s.io \"\" is invalid: metadata.name: Required value: name or generateName is required".into());
+            return;
+        }
+        if self.jobset_names.contains_key(&key) {
+            reject(self, format!("jobsets.jobset.x-k8s.io \"{}\" already exists", key.1));
+            return;
+        }
+        if let Err(r) = crate::admission::admit_create(&mut js, &gates, &|_, _| None) {
+            reject(self, r.message);
+            return;
+        }
+        let uid = self.next_uid();
+        let rv = self.next_rv();
+        let name: Name = js.metadata.name.as_str().into();
+        let namespace: Name = js.metadata.namespace.as_str().into();
+        let rj_names = js.spec.replicated_jobs.iter().map(|r| Name::from(r.name.as_str())).collect();
+        let id = self.jobsets.insert(JobSetObj {
+            uid,
+            js,
+            rv,
+            created: self.now,
+            deletion: None,
+            jobs: BTreeMap::new(),
+            finished_at: None,
+            name,
+            namespace,
+            rj_names,
+        });
+        self.jobset_names.insert(key.clone(), id);
+        self.history.insert(key, JobSetSummaryRecord { created: self.now, ..Default::default() });
+        let ev = self.jobset_event("JobSetCreated", id);
+        self.emit(ev);
+        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+    }
+
+    /// Runs the JobSet controller for one key and applies its plan.
+    pub(super) fn reconcile_jobset(&mut self, id: JobSetId) {
+        let Some(jso) = self.jobsets.get(id) else {
+            self.js_queue.forget(id);
+            return;
+        };
+        let jobs: Vec<ChildJob<'_>> = jso
+            .jobs
+            .values()
+            .filter_map(|jid| self.jobs.get(*jid).map(|j| (*jid, j)))
+            .map(|(jid, j)| {
+                let s = j.stamp.as_ref().expect("owned jobs carry a stamp");
+                let finish = j.finished().map(|c| Finish {
+                    failed: c.type_ == JOB_FAILED,
+                    reason: &c.reason,
+                    message: &c.message,
+                    time: c.last_transition_time,
+                });
+                ChildJob {
+                    handle: jid as usize,
+                    name: &j.name,
+                    rj_name: &s.rj_name,
+                    job_index: s.job_index,
+                    restart_attempt: s.restart_attempt,
+                    job_restart_attempt: s.job_restart_attempt,
+                    finish,
+                    ready: j.status.ready,
+                    succeeded: j.status.succeeded,
+                    active: j.status.active,
+                    suspended: j.suspend,
+                    parallelism: j.parallelism,
+                    completions: j.completions,
+                    deleting: j.deletion.is_some(),
+                }
+            })
+            .collect();
+        let service_exists =
+            self.services.contains_key(&(jso.js.namespace().to_string(), jso.js.subdomain().to_string()));
+        let input = Input {
+            js: &jso.js,
+            deleting: jso.deletion.is_some(),
+            jobs,
+            service_exists,
+            gates: self.sc.gates,
+            now: self.now,
+        };
+        let plan = reconcile(&input);
+        drop(input);
+        self.apply_plan(id, plan);
+    }
+
+    fn apply_plan(&mut self, id: JobSetId, plan: Plan) {
+        if let Some(err) = plan.error {
+            let n = {
+                let f = self.js_queue.failures.entry(id).or_insert(0);
+                *f += 1;
+                *f
+            };
+            let mut ev = self.jobset_event("Event", id);
+            ev.type_ = Some("Warning");
+            ev.reason = Some("ReconcileError".into());
+            ev.message = Some(err);
+            self.emit(ev);
+            let backoff = (5u64 << (n - 1).min(20)).min(1_000_000);
+            self.enqueue_jobset(id, backoff);
+            return;
+        }
+        self.js_queue.failures.remove(&id);
+        for h in &plan.delete_jobs {
+            self.delete_job(*h as JobId, true);
+        }
+        if plan.create_service {
+            self.create_service(id);
+        }
+        if !plan.create_jobs.is_empty() {
+            self.create_jobs(id, &plan.create_jobs);
+        }
+        for h in &plan.suspend_jobs {
+            self.set_job_suspend(*h as JobId, true, None);
+        }
+        for (h, rj) in &plan.resume_jobs {
+            self.set_job_suspend(*h as JobId, false, Some((id, *rj)));
+        }
+        if let Some(status) = plan.status {
+            self.write_jobset_status(id, status, plan.decision, plan.events);
+        }
+        if plan.delete_jobset {
+            self.delete_jobset(id);
+        } else if let Some(after) = plan.requeue_after {
+            self.enqueue_jobset(id, after);
+        }
+    }
+
+    fn write_jobset_status(
+        &mut self,
+        id: JobSetId,
+        status: crate::api::JobSetStatus,
+        decision: Option<Decision>,
+        events: Vec<crate::controllers::jobset::KEvent>,
+    ) {
+        let rv = self.next_rv();
+        let Some(jso) = self.jobsets.get_mut(id) else { return };
+        let old = std::mem::replace(&mut jso.js.status, status);
+        jso.rv = rv;
+        let new = jso.js.status.clone();
+        let was = |t: &str| crate::api::condition_true(&old.conditions, t);
+        let is = |t: &str| crate::api::condition_true(&new.conditions, t);
+        let became_terminal = (!was(COND_COMPLETED) && is(COND_COMPLETED)) || (!was(COND_FAILED) && is(COND_FAILED));
+        if became_terminal {
+            jso.finished_at = Some(self.now);
+        }
+        let key = (jso.js.namespace().to_string(), jso.js.metadata.name.clone());
+        // Trace: the decision first, then the lifecycle transitions, then the Kubernetes Events.
+        if let Some(d) = &decision {
+            if let Some(rule) = &d.rule {
+                let mut ev = self.jobset_event("FailurePolicyRuleMatched", id);
+                ev.rule = Some(rule.clone());
+                ev.action = Some(d.action.clone());
+                ev.job = Some(d.job.as_str().into());
+                self.emit(ev);
+            }
+            let (reason, message) = self
+                .job_names
+                .get(&(key.0.clone(), d.job.clone()))
+                .and_then(|j| self.jobs.get(*j))
+                .and_then(|j| j.finished())
+                .map(|c| (c.reason.clone(), c.message.clone()))
+                .unwrap_or_default();
+            self.decisions.push(DecisionRecord {
+                t: self.now,
+                jobset: key.1.clone(),
+                decision: d.clone(),
+                failure_reason: reason,
+                failure_message: message,
+                restarts: new.restarts,
+                restarts_count_towards_max: new.restarts_count_towards_max,
+            });
+        }
+        if new.restarts > old.restarts {
+            let mut ev = self.jobset_event("JobSetRestarting", id);
+            ev.attempt = Some(i64::from(new.restarts));
+            if let Some(d) = &decision {
+                ev.rule = d.rule.clone();
+                ev.action = Some(d.action.clone());
+                ev.job = Some(d.job.as_str().into());
+            }
+            self.emit(ev);
+        }
+        if !was(COND_SUSPENDED) && is(COND_SUSPENDED) {
+            let ev = self.jobset_event("JobSetSuspended", id);
+            self.emit(ev);
+        }
+        if was(COND_SUSPENDED) && !is(COND_SUSPENDED) {
+            let ev = self.jobset_event("JobSetResumed", id);
+            self.emit(ev);
+        }
+        if !was(COND_COMPLETED) && is(COND_COMPLETED) {
+            let ev = self.jobset_event("JobSetCompleted", id);
+            self.emit(ev);
+        }
+        if !was(COND_FAILED) && is(COND_FAILED) {
+            let mut ev = self.jobset_event("JobSetFailed", id);
+            let c = crate::api::find_condition(&new.conditions, COND_FAILED).expect("is failed");
+            ev.reason = Some(c.reason.clone());
+            ev.message = Some(c.message.clone());
+            self.emit(ev);
+        }
+        for e in events {
+            let mut ev = self.jobset_event("Event", id);
+            ev.type_ = Some(e.type_);
+            ev.reason = Some(e.reason);
+            ev.message = Some(e.message);
+            ev.object = Some(format!("JobSet/{}", key.1));
+            self.emit(ev);
+        }
+        let h = self.history.entry(key).or_default();
+        h.terminal_state = new.terminal_state.clone();
+        h.restarts = new.restarts;
+        h.restarts_count_towards_max = new.restarts_count_towards_max;
+        if became_terminal {
+            h.finished_at = Some(self.now);
+            if let Some(c) = crate::api::find_condition(&new.conditions, COND_FAILED).filter(|c| c.is_true()) {
+                h.cause = Some(format!("{}: {}", c.reason, c.message));
+            }
+        }
+        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+    }
+
+    /// Foreground deletion of a JobSet: children first, then the object.
+    pub(super) fn delete_jobset(&mut self, id: JobSetId) {
+        let Some(jso) = self.jobsets.get_mut(id) else { return };
+        if jso.deletion.is_some() {
+            return;
+        }
+        jso.deletion = Some(Deletion { at: self.now, foreground: true });
+        let jobs: Vec<JobId> = jso.jobs.values().copied().collect();
+        let ns = jso.js.namespace().to_string();
+        for j in jobs {
+            self.delete_job(j, true);
+        }
+        let owned: Vec<(String, String)> =
+            self.services.iter().filter(|(_, s)| s.owner == Some(id)).map(|(k, _)| k.clone()).collect();
+        for k in owned {
+            self.remove_service(&k.0, &k.1);
+        }
+        let _ = ns;
+        self.maybe_remove_jobset(id);
+    }
+
+    fn maybe_remove_jobset(&mut self, id: JobSetId) {
+        let Some(jso) = self.jobsets.get(id) else { return };
+        if jso.deletion.is_none() || !jso.jobs.is_empty() {
+            return;
+        }
+        let ev = self.jobset_event("JobSetDeleted", id);
+        self.emit(ev);
+        let jso = self.jobsets.remove(id).expect("exists");
+        let key = (jso.js.namespace().to_string(), jso.js.metadata.name.clone());
+        self.jobset_names.remove(&key);
+        if let Some(h) = self.history.get_mut(&key) {
+            h.deleted_at = Some(self.now);
+        }
+        self.js_queue.forget(id);
+    }
+
+    // ---------------------------------------------------------------- Services
+
+    fn create_service(&mut self, id: JobSetId) {
+        let Some(jso) = self.jobsets.get(id) else { return };
+        let ns = jso.js.namespace().to_string();
+        let name = jso.js.subdomain().to_string();
+        let svc = ServiceObj {
+            name: name.clone(),
+            namespace: ns.clone(),
+            owner: Some(id),
+            selector_jobset: jso.js.metadata.name.clone(),
+            publish_not_ready: jso.js.spec.network.as_ref().and_then(|n| n.publish_not_ready_addresses).unwrap_or(true),
+        };
+        self.services.insert((ns.clone(), name.clone()), svc);
+        self.next_rv();
+        let mut ev = self.jobset_event("ServiceCreated", id);
+        ev.object = Some(format!("Service/{name}"));
+        self.emit(ev);
+        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+    }
+
+    pub(super) fn remove_service(&mut self, ns: &str, name: &str) {
+        let Some(svc) = self.services.remove(&(ns.to_string(), name.to_string())) else { return };
+        let mut ev = TraceEvent { event: "ServiceDeleted", ..Default::default() };
+        ev.namespace = Some(ns.into());
+        ev.jobset = Some(svc.selector_jobset.as_str().into());
+        ev.object = Some(format!("Service/{name}"));
+        self.emit(ev);
+        if let Some(o) = svc.owner {
+            self.enqueue_jobset(o, self.sc.timing.controller_delay);
+        }
+    }
+
+    // ---------------------------------------------------------------- Jobs
+
+    fn create_jobs(&mut self, id: JobSetId, list: &[(usize, i32)]) {
+        let Some(jso) = self.jobsets.get(id) else { return };
+        let js = jso.js.clone();
+        let uid = jso.uid.clone();
+        let jobset_name = jso.name.clone();
+        let rj_names = jso.rj_names.clone();
+        let (global, nums) = naming::rj_numbers(&js);
+        let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
+        let mut specs: BTreeMap<usize, (Arc<crate::api::JobSpec>, Arc<crate::api::PodTemplateSpec>, Arc<Vec<(usize, i64)>>)> =
+            BTreeMap::new();
+        let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
+        for &(rj_index, job_index) in list {
+            let rj = &js.spec.replicated_jobs[rj_index];
+            let meta = metas
+                .entry(rj_index)
+                .or_insert_with(|| {
+                    let (jl, ja) = naming::job_metadata(&js, rj_index, &[]);
+                    let (pl, pa) = naming::pod_template_metadata(&js, rj_index, &[]);
+                    Arc::new(TemplateMeta { job_labels: jl, job_annotations: ja, pod_labels: pl, pod_annotations: pa })
+                })
+                .clone();
+            let (spec, tmpl, reqs) = specs
+                .entry(rj_index)
+                .or_insert_with(|| {
+                    let mut spec = rj.template.spec.clone();
+                    let mut tmpl = std::mem::take(&mut spec.template);
+                    // Node-selector strategy: both annotations on the Job.
+                    if meta.job_annotations.contains_key(EXCLUSIVE_KEY)
+                        && meta.job_annotations.contains_key(NODE_SELECTOR_STRATEGY_KEY)
+                    {
+                        tmpl.spec.tolerations.push(crate::api::Toleration {
+                            key: NO_SCHEDULE_TAINT_KEY.into(),
+                            operator: "Exists".into(),
+                            effect: "NoSchedule".into(),
+                            ..Default::default()
+                        });
+                    }
+                    let reqs = self.requests_vector(&tmpl.spec);
+                    (Arc::new(spec), Arc::new(tmpl), Arc::new(reqs))
+                })
+                .clone();
+            let restart_attempt = js.status.restarts;
+            let job_restart_attempt = self.sc.gates.restart_job.then(|| {
+                js.status.rj_status(&rj.name).and_then(|s| s.job_restarts.get(job_index as usize).copied()).unwrap_or(0)
+            });
+            let keys = naming::jobset_keys(
+                &js,
+                &uid,
+                rj_index,
+                job_index,
+                restart_attempt,
+                job_restart_attempt,
+                global,
+                &nums[rj_index],
+            );
+            let name = naming::job_name(&js.metadata.name, &rj.name, job_index);
+            let ns = js.namespace().to_string();
+            if self.job_names.contains_key(&(ns.clone(), name.clone())) {
+                // AlreadyExists (e.g. a foreign Job with this name): JobCreationFailed.
+                let mut ev = self.jobset_event("Event", id);
+                ev.type_ = Some("Warning");
+                ev.reason = Some(EVENT_JOB_CREATION_FAILED.into());
+                ev.message = Some(format!("job \"{name}\" creation failed with error: jobs.batch \"{name}\" already exists"));
+                ev.object = Some(format!("JobSet/{}", js.metadata.name));
+                self.emit(ev);
+                continue;
+            }
+            let stamp = JobStamp {
+                jobset: id,
+                jobset_name: jobset_name.clone(),
+                rj_index,
+                rj_name: rj_names[rj_index].clone(),
+                job_index,
+                restart_attempt,
+                job_restart_attempt,
+                keys: Arc::new(keys),
+                template_meta: meta,
+            };
+            let uid = self.next_uid();
+            let rv = self.next_rv();
+            let parallelism = spec.parallelism_or_default();
+            let completions = spec.completions_defaulted();
+            let jid = self.jobs.insert(JobObj {
+                name: name.as_str().into(),
+                namespace: ns.as_str().into(),
+                uid,
+                rv,
+                created: self.now,
+                spec: spec.clone(),
+                pod_template: tmpl.clone(),
+                subdomain: subdomain.clone(),
+                resume_labels: Labels::new(),
+                resume_annotations: Labels::new(),
+                pod_requests: reqs.clone(),
+                suspend: js.suspended(),
+                status: JobStatus::default(),
+                deletion: None,
+                stamp: Some(stamp),
+                pods: BTreeSet::new(),
+                failures_since_success: 0,
+                last_failure_at: 0,
+                parallelism,
+                completions,
+            });
+            self.job_names.insert((ns, name.clone()), jid);
+            if let Some(jso) = self.jobsets.get_mut(id) {
+                jso.jobs.insert(name, jid);
+            }
+            let ev = self.job_event("JobCreated", jid);
+            self.emit(ev);
+            self.job_changed(jid, true);
+        }
+    }
+
+    /// Resource requests of a pod template as (resource index, milli-units).
+    pub(super) fn requests_vector(&mut self, spec: &crate::api::PodSpec) -> Vec<(usize, i64)> {
+        let mut out = Vec::new();
+        for (k, v) in spec.effective_requests() {
+            let idx = match self.resources.iter().position(|r| *r == k) {
+                Some(i) => i,
+                None => {
+                    self.resources.push(k.clone());
+                    for n in &mut self.nodes {
+                        n.allocatable.push(0);
+                        n.allocated.push(0);
+                    }
+                    self.resources.len() - 1
+                }
+            };
+            out.push((idx, v.min(i64::MAX as i128) as i64));
+        }
+        let pods_idx = 2;
+        out.push((pods_idx, 1000));
+        out
+    }
+
+    fn set_job_suspend(&mut self, jid: JobId, suspend: bool, resume_from: Option<(JobSetId, usize)>) {
+        let merge = resume_from.and_then(|(js, rj)| {
+            let jso = self.jobsets.get(js)?;
+            let t = &jso.js.spec.replicated_jobs.get(rj)?.template.spec.template;
+            Some((t.metadata.labels.clone(), t.metadata.annotations.clone(), t.spec.node_selector.clone(), t.spec.tolerations.clone()))
+        });
+        let rv = self.next_rv();
+        let Some(j) = self.jobs.get_mut(jid) else { return };
+        if j.suspend == suspend {
+            return;
+        }
+        j.suspend = suspend;
+        j.rv = rv;
+        if let Some((labels, annotations, node_selector, tolerations)) = merge {
+            // resumeJob: clear startTime, merge template scheduling directives.
+            j.status.start_time = None;
+            j.resume_labels.extend(labels);
+            j.resume_annotations.extend(annotations);
+            let changed = node_selector.iter().any(|(k, v)| j.pod_template.spec.node_selector.get(k) != Some(v))
+                || tolerations.iter().any(|t| !j.pod_template.spec.tolerations.contains(t));
+            if changed {
+                let t = Arc::make_mut(&mut j.pod_template);
+                t.spec.node_selector.extend(node_selector);
+                for tol in tolerations {
+                    if !t.spec.tolerations.contains(&tol) {
+                        t.spec.tolerations.push(tol);
+                    }
+                }
+            }
+        }
+        self.job_changed(jid, true);
+    }
+
+    /// Deletes a Job: foreground keeps the object until its pods are gone; background removes it now.
+    pub(super) fn delete_job(&mut self, jid: JobId, foreground: bool) {
+        let Some(j) = self.jobs.get_mut(jid) else { return };
+        if j.deletion.is_some() && foreground {
+            return;
+        }
+        j.deletion = Some(Deletion { at: self.now, foreground });
+        let pods: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
+        for p in pods {
+            self.delete_pod(p);
+        }
+        if !foreground {
+            self.remove_job(jid);
+        } else {
+            self.maybe_remove_job(jid);
+            if self.jobs.get(jid).is_some() {
+                self.job_changed(jid, true);
+            }
+        }
+    }
+
+    pub(super) fn maybe_remove_job(&mut self, jid: JobId) {
+        let Some(j) = self.jobs.get(jid) else { return };
+        if j.deletion.as_ref().is_some_and(|d| d.foreground) && j.pods.is_empty() {
+            self.remove_job(jid);
+        }
+    }
+
+    fn remove_job(&mut self, jid: JobId) {
+        let ev = self.job_event("JobDeleted", jid);
+        self.emit(ev);
+        let Some(j) = self.jobs.remove(jid) else { return };
+        self.job_names.remove(&(j.namespace.to_string(), j.name.to_string()));
+        self.job_queue.forget(jid);
+        // Orphaned pods of a background deletion are garbage-collected.
+        for (_, p) in &j.pods {
+            if let Some(pod) = self.pods.get_mut(*p) {
+                pod.counted = true;
+            }
+        }
+        let orphans: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
+        if let Some(s) = &j.stamp {
+            if let Some(jso) = self.jobsets.get_mut(s.jobset) {
+                jso.jobs.remove(&*j.name);
+            }
+            let owner = s.jobset;
+            self.enqueue_jobset(owner, self.sc.timing.controller_delay);
+            self.maybe_remove_jobset(owner);
+        }
+        for p in orphans {
+            self.delete_pod(p);
+        }
+    }
+
+    // ---------------------------------------------------------------- user actions and faults
+
+    pub(super) fn inject_fault(&mut self, i: usize) {
+        let sc = self.sc.clone();
+        let f = &sc.faults[i];
+        match &f.kind {
+            FaultKind::Update { jobset, namespace, action } => self.user_update(jobset, namespace, action),
+            FaultKind::DeleteObject { kind, name, namespace } => self.user_delete(kind, name, namespace),
+            FaultKind::PodFailure { matcher, exit_code } => {
+                let targets: Vec<PodId> = self
+                    .pods
+                    .iter()
+                    .filter(|(_, p)| p.running && p.deletion.is_none() && !p.phase.terminal() && self.pod_matches(p, matcher))
+                    .map(|(id, _)| id)
+                    .collect();
+                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+                ev.cause = Some(format!("podFailure (exit code {exit_code}) on {} pod(s)", targets.len()));
+                self.emit(ev);
+                for p in targets {
+                    self.container_exit(p, *exit_code, Some("podFailure"));
+                }
+            }
+            FaultKind::JobFailure { matcher, reason, message } => {
+                let targets: Vec<JobId> = self
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
+                    .map(|(id, _)| id)
+                    .collect();
+                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+                ev.cause = Some(format!("jobFailure ({reason}) on {} job(s)", targets.len()));
+                self.emit(ev);
+                for j in targets {
+                    self.force_job_outcome(j, Some((reason.clone(), message.clone())));
+                }
+            }
+            FaultKind::JobSuccess { matcher } => {
+                let targets: Vec<JobId> = self
+                    .jobs
+                    .iter()
+                    .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
+                    .map(|(id, _)| id)
+                    .collect();
+                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+                ev.cause = Some(format!("jobSuccess on {} job(s)", targets.len()));
+                self.emit(ev);
+                for j in targets {
+                    self.force_job_outcome(j, None);
+                }
+            }
+            FaultKind::NodeFailure { target, recover_after, drain } => {
+                let nodes: Vec<NodeId> = match target {
+                    crate::scenario::NodeTarget::Node(n) => self.node_names.get(n).copied().into_iter().collect(),
+                    crate::scenario::NodeTarget::Pool { pool, count } => {
+                        let pi = sc.cluster.pools.iter().position(|p| &p.name == pool);
+                        self.nodes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| Some(n.pool) == pi && n.ready)
+                            .map(|(i, _)| i)
+                            .take(*count as usize)
+                            .collect()
+                    }
+                };
+                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+                ev.cause = Some(format!("nodeFailure ({}) on {} node(s)", if *drain { "drain" } else { "crash" }, nodes.len()));
+                self.emit(ev);
+                for n in nodes {
+                    self.node_fail(n, *recover_after, *drain);
+                }
+            }
+        }
+    }
+
+    fn update_rejected(&mut self, jobset: &str, namespace: &str, msg: String) {
+        let mut ev = TraceEvent { event: "UpdateRejected", ..Default::default() };
+        ev.jobset = Some(jobset.into());
+        ev.namespace = Some(namespace.into());
+        ev.message = Some(msg.clone());
+        self.emit(ev);
+        self.rejections.push((self.now, jobset.to_string(), msg));
+    }
+
+    fn user_update(&mut self, jobset: &str, namespace: &str, action: &UpdateAction) {
+        let Some(id) = self.jobset_id(namespace, jobset) else {
+            self.update_rejected(jobset, namespace, format!("jobsets.jobset.x-k8s.io \"{jobset}\" not found"));
+            return;
+        };
+        if let UpdateAction::Delete = action {
+            self.delete_jobset(id);
+            return;
+        }
+        let old = self.jobsets.get(id).expect("exists").js.clone();
+        let mut value = old.to_value();
+        match action {
+            UpdateAction::Suspend(s) => merge_patch(&mut value, &serde_json::json!({"spec": {"suspend": s}})),
+            UpdateAction::Patch(p) => merge_patch(&mut value, p),
+            UpdateAction::Replicas { replicated_job, replicas } => {
+                if let Some(list) = value.pointer_mut("/spec/replicatedJobs").and_then(|v| v.as_array_mut()) {
+                    for rj in list {
+                        if rj.get("name").and_then(|n| n.as_str()) == Some(replicated_job.as_str()) {
+                            merge_patch(rj, &serde_json::json!({"template": {"spec": {"parallelism": replicas, "completions": replicas}}}));
+                        }
+                    }
+                }
+            }
+            UpdateAction::Delete => unreachable!("handled above"),
+        }
+        let mut d = crate::input::Diags::default();
+        let Some(mut new) = JobSet::parse(&value, &mut d).filter(|_| !d.has_errors()) else {
+            let msg = d.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+            self.update_rejected(jobset, namespace, format!("JobSet.jobset.x-k8s.io \"{jobset}\" is invalid: {msg}"));
+            return;
+        };
+        new.status = old.status.clone();
+        if let Err(r) = crate::admission::admit_update(&old, &mut new, &self.gates()) {
+            self.update_rejected(jobset, namespace, r.message);
+            return;
+        }
+        if new == old {
+            return;
+        }
+        let rv = self.next_rv();
+        let jso = self.jobsets.get_mut(id).expect("exists");
+        jso.js = new;
+        jso.rv = rv;
+        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+    }
+
+    fn user_delete(&mut self, kind: &str, name: &str, namespace: &str) {
+        let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+        ev.cause = Some(format!("deleteObject {kind}/{name}"));
+        ev.namespace = Some(namespace.into());
+        self.emit(ev);
+        match kind {
+            "JobSet" => {
+                if let Some(id) = self.jobset_id(namespace, name) {
+                    self.delete_jobset(id);
+                }
+            }
+            "Job" => {
+                if let Some(j) = self.job_names.get(&(namespace.to_string(), name.to_string())).copied() {
+                    self.delete_job(j, false);
+                }
+            }
+            "Service" => self.remove_service(namespace, name),
+            "Pod" => {
+                let found = self
+                    .pods
+                    .iter()
+                    .find(|(_, p)| &*p.name == name || hostname_matches(p, name, self))
+                    .map(|(id, _)| id);
+                if let Some(p) = found {
+                    self.delete_pod(p);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Lets `deleteObject: {kind: Pod, name: <hostname>}` address a pod by its stable hostname.
+fn hostname_matches(p: &PodObj, name: &str, w: &World) -> bool {
+    p.index >= 0
+        && p.deletion.is_none()
+        && w.jobs.get(p.job).is_some_and(|j| name.len() > j.name.len() && name.starts_with(&*j.name) && name[j.name.len()..] == *format!("-{}", p.index))
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            let t = target.as_object_mut().expect("object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}

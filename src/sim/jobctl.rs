@@ -1,0 +1,366 @@
+//! The Kubernetes Job controller (`pkg/controller/job`), for the behaviour
+//! JobSet depends on (`../shared/spec/kubernetes-job.md` §1): Indexed and
+//! NonIndexed completion, parallelism, backoffLimit for Never and OnFailure,
+//! pod recreation backoff, suspend, activeDeadlineSeconds, and the delayed
+//! terminal conditions (FailureTarget/SuccessCriteriaMet first).
+
+use super::*;
+use crate::api::Condition;
+use crate::api::constants::*;
+
+fn cond(type_: &str, reason: &str, message: &str, now: Millis, status: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: reason.into(),
+        message: message.into(),
+        last_transition_time: now,
+    }
+}
+
+impl World {
+    pub(super) fn sync_job(&mut self, jid: JobId) {
+        let now = self.now;
+        let Some(j) = self.jobs.get(jid) else { return };
+        if j.finished().is_some() || j.deletion.is_some() {
+            return;
+        }
+        let spec = j.spec.clone();
+        let indexed = spec.is_indexed();
+        let replacement_failed = spec.replacement_policy_failed();
+        let before = (j.status.clone(), j.suspend);
+
+        // Count newly finished pods (the finalizer step, collapsed into one sync).
+        let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
+        let mut newly_failed = 0u32;
+        let mut newly_succeeded = Vec::new();
+        for &(idx, pid) in &pods {
+            let p = self.pods.get(pid).expect("owned pod exists");
+            if p.counted {
+                continue;
+            }
+            let failed_now = p.phase == Phase::Failed || (!replacement_failed && p.deletion.is_some() && p.phase != Phase::Succeeded);
+            if p.phase == Phase::Succeeded {
+                newly_succeeded.push(idx);
+            } else if failed_now {
+                newly_failed += 1;
+            } else {
+                continue;
+            }
+            self.pods.get_mut(pid).expect("exists").counted = true;
+        }
+        let j = self.jobs.get_mut(jid).expect("exists");
+        for idx in newly_succeeded {
+            if indexed {
+                j.status.completed_indexes.insert(idx);
+                j.status.succeeded = j.status.completed_indexes.len() as i32;
+            } else {
+                j.status.succeeded += 1;
+            }
+            j.failures_since_success = 0;
+        }
+        if newly_failed > 0 {
+            j.status.failed += newly_failed as i32;
+            j.failures_since_success += newly_failed;
+            j.last_failure_at = now;
+        }
+
+        // Classify live pods.
+        let mut active: Vec<(i32, PodId)> = Vec::new();
+        let mut ready = 0;
+        let mut terminating = 0;
+        let mut restarts_live: u64 = 0;
+        for &(idx, pid) in &pods {
+            let p = self.pods.get(pid).expect("exists");
+            if p.phase.terminal() {
+                continue;
+            }
+            if p.deletion.is_some() {
+                terminating += 1;
+                continue;
+            }
+            active.push((idx, pid));
+            if p.ready {
+                ready += 1;
+            }
+            restarts_live += u64::from(p.restart_count);
+        }
+
+        let j = self.jobs.get_mut(jid).expect("exists");
+        if j.suspend {
+            // Suspend: delete active pods without counting them.
+            let to_delete: Vec<PodId> = active.iter().map(|(_, p)| *p).collect();
+            let became = !j.has_condition(JOB_SUSPENDED);
+            if became {
+                set_job_condition(j, cond(JOB_SUSPENDED, JOB_REASON_SUSPENDED, JOB_MSG_SUSPENDED, now, "True"));
+            }
+            j.status.active = 0;
+            j.status.ready = 0;
+            j.status.terminating = terminating + to_delete.len() as i32;
+            for p in &to_delete {
+                if let Some(pod) = self.pods.get_mut(*p) {
+                    pod.counted = true;
+                }
+            }
+            if became {
+                let ev = self.job_event("JobSuspended", jid);
+                self.emit(ev);
+            }
+            for p in to_delete {
+                self.delete_pod(p);
+            }
+            self.finish_job_sync(jid, before);
+            return;
+        }
+        if j.has_condition(JOB_SUSPENDED) {
+            set_job_condition(j, cond(JOB_SUSPENDED, JOB_REASON_RESUMED, JOB_MSG_RESUMED, now, "False"));
+            j.status.start_time = Some(now);
+            let ev = self.job_event("JobResumed", jid);
+            self.emit(ev);
+        }
+        let j = self.jobs.get_mut(jid).expect("exists");
+        if j.status.start_time.is_none() {
+            j.status.start_time = Some(now);
+        }
+
+        // Already heading for a terminal condition.
+        if let Some(ft) = crate::api::find_condition(&j.status.conditions, JOB_FAILURE_TARGET).filter(|c| c.is_true()).cloned() {
+            self.kill_active(jid, &active, true);
+            self.finish_terminal(jid, Some(ft));
+            return;
+        }
+        if let Some(sc) = crate::api::find_condition(&j.status.conditions, JOB_SUCCESS_CRITERIA_MET).filter(|c| c.is_true()).cloned() {
+            self.kill_active(jid, &active, false);
+            self.finish_terminal(jid, Some(sc));
+            return;
+        }
+
+        // Failure criteria, in upstream order.
+        let restart_on_failure = j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure");
+        let limit = spec.backoff_limit_or_default();
+        let mut failure: Option<(&str, &str)> = None;
+        if i64::from(j.status.failed) > i64::from(limit) {
+            failure = Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT));
+        } else if restart_on_failure && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64)) {
+            failure = Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT));
+        } else if let (Some(ads), Some(start)) = (spec.active_deadline_seconds, j.status.start_time) {
+            if now >= start + (ads.max(0) as u64) * 1000 {
+                failure = Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE));
+            }
+        }
+        if let Some((reason, message)) = failure {
+            let c = cond(JOB_FAILURE_TARGET, reason, message, now, "True");
+            set_job_condition(j, c.clone());
+            let mut ev = self.job_event("JobFailureTarget", jid);
+            ev.reason = Some(reason.into());
+            self.emit(ev);
+            self.kill_active(jid, &active, true);
+            self.finish_terminal(jid, Some(c));
+            return;
+        }
+
+        // Success.
+        let completions = j.completions;
+        let succeeded_all = match (indexed, completions) {
+            (true, Some(c)) => (0..c).all(|i| j.status.completed_indexes.contains(&i)),
+            (false, Some(c)) => j.status.succeeded >= c,
+            (_, None) => j.status.succeeded >= 1,
+        };
+        if succeeded_all && active.is_empty() {
+            let c = cond(JOB_SUCCESS_CRITERIA_MET, JOB_REASON_COMPLETIONS_REACHED, JOB_MSG_COMPLETIONS_REACHED, now, "True");
+            set_job_condition(j, c.clone());
+            let ev = self.job_event("JobSuccessCriteriaMet", jid);
+            self.emit(ev);
+            self.finish_terminal(jid, Some(c));
+            return;
+        }
+
+        // Pod management.
+        let parallelism = j.parallelism.max(0);
+        let mut to_create: Vec<i32> = Vec::new();
+        if !(completions.is_none() && j.status.succeeded >= 1) {
+            let wanted = match completions {
+                Some(c) => parallelism.min(c - j.status.succeeded).max(0),
+                None => parallelism,
+            };
+            let slots = (wanted - active.len() as i32).max(0);
+            if slots > 0 {
+                if indexed {
+                    let c = completions.unwrap_or(1);
+                    let busy: BTreeSet<i32> = pods
+                        .iter()
+                        .filter(|(_, p)| {
+                            let p = self.pods.get(*p).expect("exists");
+                            !p.phase.terminal() && (p.deletion.is_none() || replacement_failed)
+                        })
+                        .map(|(i, _)| *i)
+                        .collect();
+                    to_create = (0..c)
+                        .filter(|i| !j.status.completed_indexes.contains(i) && !busy.contains(i))
+                        .take(slots as usize)
+                        .collect();
+                } else {
+                    let next = pods.iter().map(|(i, _)| *i + 1).max().unwrap_or(0);
+                    to_create = (next..next + slots).collect();
+                }
+            }
+        }
+        if !to_create.is_empty() && j.failures_since_success > 0 {
+            let n = j.failures_since_success.min(16);
+            let delay = (JOB_POD_FAILURE_BACKOFF_MS << (n - 1)).min(JOB_POD_FAILURE_BACKOFF_MAX_MS);
+            let due = j.last_failure_at + delay;
+            if due > now {
+                let wait = (due - now).max(1000);
+                to_create.clear();
+                self.enqueue_job(jid, wait);
+            }
+        }
+        let j = self.jobs.get_mut(jid).expect("exists");
+        j.status.active = active.len() as i32;
+        j.status.ready = ready;
+        j.status.terminating = terminating;
+        for idx in to_create {
+            self.create_pod(jid, idx);
+        }
+        self.finish_job_sync(jid, before);
+    }
+
+    /// Writes the status if it changed (watch fan-out to the owner JobSet).
+    fn finish_job_sync(&mut self, jid: JobId, before: (JobStatus, bool)) {
+        let Some(j) = self.jobs.get_mut(jid) else { return };
+        let changed = j.status.active != before.0.active
+            || j.status.ready != before.0.ready
+            || j.status.succeeded != before.0.succeeded
+            || j.status.failed != before.0.failed
+            || j.status.terminating != before.0.terminating
+            || j.status.conditions != before.0.conditions;
+        if changed {
+            self.rv += 1;
+            j.rv = self.rv;
+            let owner = j.stamp.as_ref().map(|s| s.jobset);
+            if let Some(o) = owner {
+                self.enqueue_jobset(o, self.sc.timing.controller_delay);
+            }
+        }
+    }
+
+    /// Deletes the active pods of a Job that reached a terminal criterion.
+    /// On failure they keep their finalizer and count as failed now.
+    fn kill_active(&mut self, jid: JobId, active: &[(i32, PodId)], count_failed: bool) {
+        if active.is_empty() {
+            return;
+        }
+        for &(_, p) in active {
+            if let Some(pod) = self.pods.get_mut(p) {
+                pod.counted = true;
+            }
+        }
+        if count_failed {
+            if let Some(j) = self.jobs.get_mut(jid) {
+                j.status.failed += active.len() as i32;
+            }
+        }
+        for &(_, p) in active {
+            self.delete_pod(p);
+        }
+    }
+
+    /// Adds `Failed`/`Complete` once no pod is terminating or active.
+    fn finish_terminal(&mut self, jid: JobId, target: Option<Condition>) {
+        let now = self.now;
+        let Some(j) = self.jobs.get(jid) else { return };
+        let before = (j.status.clone(), j.suspend);
+        let live = j.pods.iter().filter(|(_, p)| self.pods.get(*p).is_some_and(|p| !p.phase.terminal())).count();
+        let j = self.jobs.get_mut(jid).expect("exists");
+        j.status.active = 0;
+        j.status.ready = 0;
+        j.status.terminating = live as i32;
+        if live == 0 {
+            if let Some(t) = target {
+                let failed = t.type_ == JOB_FAILURE_TARGET;
+                let type_ = if failed { JOB_FAILED } else { JOB_COMPLETE };
+                set_job_condition(j, cond(type_, &t.reason, &t.message, now, "True"));
+                if !failed {
+                    j.status.completion_time = Some(now);
+                }
+                let mut ev = self.job_event(if failed { "JobFailed" } else { "JobCompleted" }, jid);
+                if failed {
+                    ev.reason = Some(t.reason.clone());
+                    ev.message = Some(t.message.clone());
+                }
+                self.emit(ev);
+            }
+        }
+        self.finish_job_sync(jid, before);
+    }
+
+    /// Injected Job outcome (fault `jobFailure` / `jobSuccess`): the criterion
+    /// condition is set as the Job controller would, then the usual path runs.
+    pub(super) fn force_job_outcome(&mut self, jid: JobId, failure: Option<(String, String)>) {
+        let now = self.now;
+        let Some(j) = self.jobs.get_mut(jid) else { return };
+        let c = match &failure {
+            Some((r, m)) => cond(JOB_FAILURE_TARGET, r, m, now, "True"),
+            None => cond(JOB_SUCCESS_CRITERIA_MET, JOB_REASON_COMPLETIONS_REACHED, JOB_MSG_COMPLETIONS_REACHED, now, "True"),
+        };
+        set_job_condition(j, c);
+        let name = if failure.is_some() { "JobFailureTarget" } else { "JobSuccessCriteriaMet" };
+        let ev = self.job_event(name, jid);
+        self.emit(ev);
+        self.enqueue_job(jid, 0);
+    }
+
+    fn create_pod(&mut self, jid: JobId, index: i32) {
+        if self.jobs.get(jid).is_none() {
+            return;
+        }
+        let suffix = self.name_suffix();
+        let j = self.jobs.get(jid).expect("exists");
+        let name: Name = if j.spec.is_indexed() {
+            let prefix = format!("{}-{}-", j.name, index);
+            let prefix: String = prefix.chars().take(58).collect();
+            format!("{prefix}{suffix}").into()
+        } else {
+            format!("{}-{suffix}", j.name).into()
+        };
+        let priority = j.pod_template.spec.priority.unwrap_or(0);
+        let (ra, jra) = j.stamp.as_ref().map(|s| (s.restart_attempt, s.job_restart_attempt)).unwrap_or((0, None));
+        let seq = self.sched.next_seq();
+        let pid = self.pods.insert(PodObj {
+            name,
+            job: jid,
+            index: if j.spec.is_indexed() { index } else { -1 },
+            created: self.now,
+            node: None,
+            phase: Phase::Pending,
+            ready: false,
+            running: false,
+            restart_count: 0,
+            exit_code: None,
+            deletion: None,
+            disruption: None,
+            counted: false,
+            epoch: 0,
+            seq,
+            priority,
+            unschedulable_reported: false,
+            restart_attempt: ra,
+            job_restart_attempt: jra,
+            started_at: 0,
+        });
+        self.jobs.get_mut(jid).expect("exists").pods.insert((index, pid));
+        self.rv += 1;
+        let ev = self.pod_event("PodCreated", pid);
+        self.emit(ev);
+        self.scheduler_add(pid);
+    }
+}
+
+/// Sets or replaces a Job condition by type (conditions are never removed).
+fn set_job_condition(j: &mut JobObj, c: Condition) {
+    if let Some(old) = j.status.conditions.iter_mut().find(|x| x.type_ == c.type_) {
+        *old = c;
+    } else {
+        j.status.conditions.push(c);
+    }
+}

@@ -1,0 +1,415 @@
+//! The engine: one clock, one event queue, the simulated API server, and the
+//! components that only talk through it (JobSet controller, Job controller,
+//! scheduler, kubelets, fault injector).
+
+pub mod queue;
+pub mod store;
+mod apiserver;
+mod jobctl;
+mod kubelet;
+mod scheduler;
+pub mod expect;
+
+use crate::controllers::jobset::Decision;
+use crate::scenario::Scenario;
+use crate::trace::{Name, TraceEvent, TraceSink};
+use crate::units::Millis;
+use queue::{EventQueue, WorkQueue};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use store::*;
+
+/// Everything that can happen.
+#[derive(Debug, Clone, Copy)]
+pub enum Ev {
+    Submit(usize),
+    Fault(usize),
+    NodeRecover(NodeId, u32),
+    JobSetReconcile(JobSetId, u64),
+    JobSync(JobId, u64),
+    SchedulerWake,
+    PodStart(PodId, u32),
+    PodReady(PodId, u32),
+    PodExit(PodId, u32),
+    ContainerRestart(PodId, u32),
+    PodTerminated(PodId, u32),
+    Checkpoint(usize),
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// Nothing left to happen.
+    Quiescent,
+    /// The horizon was reached with events still pending.
+    Horizon,
+    /// The event budget was exhausted (a runaway run).
+    MaxEvents,
+}
+
+/// One failure-policy decision, kept for `explain`.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub t: Millis,
+    pub jobset: String,
+    pub decision: Decision,
+    /// (job, reason, message, pod that caused it if known)
+    pub failure_reason: String,
+    pub failure_message: String,
+    pub restarts: i32,
+    pub restarts_count_towards_max: i32,
+}
+
+/// Options for one run that do not come from the scenario.
+#[derive(Default)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    pub trace: Option<Box<dyn std::io::Write>>,
+    pub keep_trace: bool,
+}
+
+pub struct World {
+    pub sc: Arc<Scenario>,
+    pub seed: u64,
+    pub now: Millis,
+    queue: EventQueue<Ev>,
+    pub jobsets: Slab<JobSetObj>,
+    pub jobset_names: BTreeMap<(String, String), JobSetId>,
+    pub jobs: Slab<JobObj>,
+    pub job_names: BTreeMap<(String, String), JobId>,
+    pub pods: Slab<PodObj>,
+    pub services: BTreeMap<(String, String), ServiceObj>,
+    pub nodes: Vec<NodeObj>,
+    pub node_names: BTreeMap<String, NodeId>,
+    /// Resource names, indexed (cpu, memory, pods, then extended resources).
+    pub resources: Vec<String>,
+    js_queue: WorkQueue<JobSetId>,
+    job_queue: WorkQueue<JobId>,
+    sched: scheduler::SchedState,
+    pub trace: TraceSink,
+    rv: u64,
+    uid: u64,
+    rng_names: ChaCha8Rng,
+    pub events_processed: u64,
+    pub stop: Option<StopReason>,
+    pub expect: expect::Watchers,
+    pub decisions: Vec<DecisionRecord>,
+    /// (time, jobset name, message) of rejected submissions and updates.
+    pub rejections: Vec<(Millis, String, String)>,
+    /// JobSets ever submitted, by (namespace, name), for summaries after deletion.
+    pub history: BTreeMap<(String, String), JobSetSummaryRecord>,
+}
+
+/// What the summary keeps about each JobSet, even after it is deleted.
+#[derive(Debug, Clone, Default)]
+pub struct JobSetSummaryRecord {
+    pub created: Millis,
+    pub terminal_state: String,
+    pub finished_at: Option<Millis>,
+    pub restarts: i32,
+    pub restarts_count_towards_max: i32,
+    pub deleted_at: Option<Millis>,
+    pub cause: Option<String>,
+    pub rejected: Option<String>,
+}
+
+/// Stream ids for per-component ChaCha streams (adding one never shifts another).
+pub const STREAM_APISERVER_NAMES: u64 = 1;
+
+pub fn rng_stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+impl World {
+    pub fn new(sc: Arc<Scenario>, opts: RunOptions) -> World {
+        let seed = opts.seed.unwrap_or(sc.seed);
+        let mut resources: Vec<String> = vec!["cpu".into(), "memory".into(), "pods".into()];
+        for p in &sc.cluster.pools {
+            for k in p.capacity.keys() {
+                if !resources.contains(k) {
+                    resources.push(k.clone());
+                }
+            }
+        }
+        let mut w = World {
+            sc: sc.clone(),
+            seed,
+            now: 0,
+            queue: EventQueue::default(),
+            jobsets: Slab::default(),
+            jobset_names: BTreeMap::new(),
+            jobs: Slab::default(),
+            job_names: BTreeMap::new(),
+            pods: Slab::default(),
+            services: BTreeMap::new(),
+            nodes: Vec::new(),
+            node_names: BTreeMap::new(),
+            resources,
+            js_queue: WorkQueue::default(),
+            job_queue: WorkQueue::default(),
+            sched: scheduler::SchedState::default(),
+            trace: TraceSink::new(opts.trace, opts.keep_trace),
+            rv: 0,
+            uid: 0,
+            rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
+            events_processed: 0,
+            stop: None,
+            expect: expect::Watchers::new(&sc.expect),
+            decisions: Vec::new(),
+            rejections: Vec::new(),
+            history: BTreeMap::new(),
+        };
+        w.build_nodes();
+        for (i, s) in sc.submissions.iter().enumerate() {
+            w.queue.push(s.at, 0, Ev::Submit(i));
+        }
+        for (i, f) in sc.faults.iter().enumerate() {
+            w.queue.push(f.at, 0, Ev::Fault(i));
+        }
+        for (i, e) in sc.expect.iter().enumerate() {
+            if let crate::scenario::ExpectKind::State(s) = &e.kind {
+                if let Some(at) = s.at {
+                    w.queue.push(at, 1, Ev::Checkpoint(i));
+                }
+            }
+        }
+        w
+    }
+
+    fn build_nodes(&mut self) {
+        let sc = self.sc.clone();
+        for (pi, p) in sc.cluster.pools.iter().enumerate() {
+            for i in 0..p.count {
+                let name: Name = format!("{}-{}", p.name, i).into();
+                let mut labels = p.labels.clone();
+                labels.insert("kubernetes.io/hostname".into(), name.to_string());
+                for (key, per) in &p.topology {
+                    labels.insert(key.clone(), format!("{}-{}", p.name, i / per));
+                }
+                let allocatable = self
+                    .resources
+                    .iter()
+                    .map(|r| p.capacity.get(r).map(|m| (*m).min(i64::MAX as i128) as i64).unwrap_or(0))
+                    .collect();
+                let id = self.nodes.len();
+                self.node_names.insert(name.to_string(), id);
+                self.nodes.push(NodeObj {
+                    name,
+                    pool: pi,
+                    labels,
+                    taints: p.taints.clone(),
+                    allocatable,
+                    allocated: vec![0; self.resources.len()],
+                    ready: true,
+                    pods: BTreeSet::new(),
+                    epoch: 0,
+                });
+            }
+        }
+        self.sched.init(&self.nodes, self.sc.cluster.pools.len());
+    }
+
+    fn push(&mut self, t: Millis, ev: Ev) {
+        self.queue.push(t, 0, ev);
+    }
+
+    fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    fn next_uid(&mut self) -> String {
+        self.uid += 1;
+        format!("00000000-0000-4000-8000-{:012x}", self.uid)
+    }
+
+    /// A 5-character generateName suffix from the API server's own stream.
+    fn name_suffix(&mut self) -> String {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        (0..5).map(|_| ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize] as char).collect()
+    }
+
+    /// Emits a trace event stamped with the current time.
+    pub fn emit(&mut self, mut ev: TraceEvent) {
+        ev.t = self.now;
+        ev.seq = self.trace.count;
+        self.expect.observe(&ev);
+        self.trace.emit(&ev);
+    }
+
+    /// Runs until quiescence, the horizon, or the event budget.
+    pub fn run(&mut self) {
+        while self.step() {}
+        self.finish();
+    }
+
+    /// Processes one event; false when the run is over.
+    pub fn step(&mut self) -> bool {
+        let Some(t) = self.queue.peek_time() else {
+            self.stop = Some(StopReason::Quiescent);
+            return false;
+        };
+        if t > self.sc.horizon {
+            self.stop = Some(StopReason::Horizon);
+            return false;
+        }
+        if self.events_processed >= self.sc.max_events {
+            self.stop = Some(StopReason::MaxEvents);
+            return false;
+        }
+        let e = self.queue.pop().expect("peeked");
+        debug_assert!(e.t >= self.now, "time never goes back");
+        self.now = e.t;
+        self.events_processed += 1;
+        self.dispatch(e.ev);
+        true
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Submit(i) => self.submit(i),
+            Ev::Fault(i) => self.inject_fault(i),
+            Ev::NodeRecover(n, g) => self.node_recover(n, g),
+            Ev::JobSetReconcile(id, g) => {
+                if self.js_queue.take(id, g) {
+                    self.reconcile_jobset(id);
+                }
+            }
+            Ev::JobSync(id, g) => {
+                if self.job_queue.take(id, g) {
+                    self.sync_job(id);
+                }
+            }
+            Ev::SchedulerWake => self.scheduler_wake(),
+            Ev::PodStart(p, g) => self.pod_start(p, g),
+            Ev::PodReady(p, g) => self.pod_ready(p, g),
+            Ev::PodExit(p, g) => self.pod_exit(p, g),
+            Ev::ContainerRestart(p, g) => self.container_restart(p, g),
+            Ev::PodTerminated(p, g) => self.pod_terminated(p, g),
+            Ev::Checkpoint(i) => {
+                let sc = self.sc.clone();
+                if let Some(o) = expect::state_outcome(&sc.expect[i], self) {
+                    self.expect.outcomes.push(o);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        let sc = self.sc.clone();
+        for e in &sc.expect {
+            if let crate::scenario::ExpectKind::State(s) = &e.kind {
+                if s.at.is_none() {
+                    if let Some(o) = expect::state_outcome(e, self) {
+                        self.expect.outcomes.push(o);
+                    }
+                }
+            }
+        }
+        let rejections = std::mem::take(&mut self.rejections);
+        self.expect.finalize(&sc.expect, &rejections);
+        self.rejections = rejections;
+        self.trace.flush();
+    }
+
+    // ---------------------------------------------------------------- watches
+
+    /// A JobSet changed: its controller reconciles after `controllerDelay`.
+    fn enqueue_jobset(&mut self, id: JobSetId, delay: Millis) {
+        if let Some((due, epoch)) = self.js_queue.add(id, self.now + delay) {
+            self.push(due, Ev::JobSetReconcile(id, epoch));
+        }
+    }
+
+    fn enqueue_job(&mut self, id: JobId, delay: Millis) {
+        if let Some((due, epoch)) = self.job_queue.add(id, self.now + delay) {
+            self.push(due, Ev::JobSync(id, epoch));
+        }
+    }
+
+    /// Watch fan-out for a Job write: its owner JobSet, and the Job controller.
+    fn job_changed(&mut self, id: JobId, spec_change: bool) {
+        let cd = self.sc.timing.controller_delay;
+        if let Some(owner) = self.jobs.get(id).and_then(|j| j.stamp.as_ref().map(|s| s.jobset)) {
+            self.enqueue_jobset(owner, cd);
+        }
+        let d = if spec_change { cd } else { cd.max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS) };
+        self.enqueue_job(id, d);
+    }
+
+    /// Watch fan-out for a Pod write: the owning Job's controller, batched by 1 s.
+    fn pod_changed(&mut self, job: JobId) {
+        let d = self.sc.timing.controller_delay.max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS);
+        if self.jobs.get(job).is_some() {
+            self.enqueue_job(job, d);
+        }
+    }
+
+    // ---------------------------------------------------------------- trace helpers
+
+    fn job_event(&self, name: &'static str, id: JobId) -> TraceEvent {
+        let mut ev = TraceEvent { event: name, ..Default::default() };
+        if let Some(j) = self.jobs.get(id) {
+            ev.job = Some(j.name.clone());
+            ev.namespace = Some(j.namespace.clone());
+            if let Some(s) = &j.stamp {
+                ev.jobset = Some(s.jobset_name.clone());
+                ev.replicated_job = Some(s.rj_name.clone());
+                ev.job_index = Some(i64::from(s.job_index));
+                ev.restart_attempt = Some(i64::from(s.restart_attempt));
+                ev.job_restart_attempt = s.job_restart_attempt.map(i64::from);
+            }
+        }
+        ev
+    }
+
+    fn pod_event(&self, name: &'static str, id: PodId) -> TraceEvent {
+        let Some(p) = self.pods.get(id) else { return TraceEvent { event: name, ..Default::default() } };
+        let mut ev = self.job_event(name, p.job);
+        ev.pod = Some(p.name.clone());
+        if p.index >= 0 {
+            ev.pod_index = Some(i64::from(p.index));
+        }
+        ev.node = p.node.map(|n| self.nodes[n].name.clone());
+        ev
+    }
+
+    fn jobset_event(&self, name: &'static str, id: JobSetId) -> TraceEvent {
+        let mut ev = TraceEvent { event: name, ..Default::default() };
+        if let Some(j) = self.jobsets.get(id) {
+            ev.jobset = Some(j.name.clone());
+            ev.namespace = Some(j.namespace.clone());
+        }
+        ev
+    }
+
+    pub fn jobset_id(&self, namespace: &str, name: &str) -> Option<JobSetId> {
+        self.jobset_names.get(&(namespace.to_string(), name.to_string())).copied()
+    }
+
+    /// Pods that match a workload/fault matcher, in id order.
+    pub fn pod_matches(&self, pod: &PodObj, m: &crate::scenario::PodMatch) -> bool {
+        let Some(job) = self.jobs.get(pod.job) else { return false };
+        let Some(s) = &job.stamp else { return m == &crate::scenario::PodMatch::default() };
+        m.jobset.as_deref().is_none_or(|x| x == &*s.jobset_name)
+            && m.replicated_job.as_deref().is_none_or(|x| x == &*s.rj_name)
+            && m.job_index.is_none_or(|x| x == i64::from(s.job_index))
+            && m.pod_index.is_none_or(|x| x == i64::from(pod.index))
+            && m.restart_attempt.is_none_or(|x| x == i64::from(pod.restart_attempt))
+            && m.job_restart_attempt.is_none_or(|x| Some(x) == pod.job_restart_attempt.map(i64::from))
+    }
+
+    pub fn job_matches(&self, job: &JobObj, m: &crate::scenario::PodMatch) -> bool {
+        let Some(s) = &job.stamp else { return false };
+        m.jobset.as_deref().is_none_or(|x| x == &*s.jobset_name)
+            && m.replicated_job.as_deref().is_none_or(|x| x == &*s.rj_name)
+            && m.job_index.is_none_or(|x| x == i64::from(s.job_index))
+            && m.restart_attempt.is_none_or(|x| x == i64::from(s.restart_attempt))
+            && m.job_restart_attempt.is_none_or(|x| Some(x) == s.job_restart_attempt.map(i64::from))
+    }
+}

@@ -1,0 +1,231 @@
+//! The scheduler: binds pending pods to nodes. Filters: node readiness,
+//! taints/tolerations, nodeSelector, required node affinity, and requests
+//! against allocatable (cpu, memory, pods, extended resources).
+//!
+//! Deterministic scoring rule (replacing the real scheduler's random
+//! tie-break and node sampling): the least-allocated feasible node wins,
+//! where a node's score is the sum over its resources (except `pods`) of
+//! allocated/allocatable in parts per million; ties go to the lower node
+//! index (pool order, then node number). Nodes of each pool sit in an index
+//! ordered by that score, so an attempt looks at free nodes first instead of
+//! scanning every node.
+
+use super::*;
+
+#[derive(Debug, Default)]
+pub struct SchedState {
+    seq: u64,
+    active: BTreeMap<(Millis, i64, u64), PodId>,
+    active_keys: BTreeMap<PodId, (Millis, i64, u64)>,
+    unsched: BTreeMap<(i64, u64), PodId>,
+    unsched_keys: BTreeMap<PodId, (i64, u64)>,
+    wake_at: Option<Millis>,
+    pools: Vec<BTreeSet<(u64, NodeId)>>,
+    node_key: Vec<Option<u64>>,
+}
+
+impl SchedState {
+    pub fn init(&mut self, nodes: &[NodeObj], pools: usize) {
+        self.pools = vec![BTreeSet::new(); pools];
+        self.node_key = vec![None; nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            self.node_changed(i, n);
+        }
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Re-indexes a node after its allocation or readiness changed.
+    pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
+        if let Some(old) = self.node_key[id].take() {
+            self.pools[n.pool].remove(&(old, id));
+        }
+        if n.ready {
+            let mut score = 0u64;
+            for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
+                if i != 2 && *c > 0 {
+                    score += ((*a as i128 * 1_000_000) / *c as i128).max(0) as u64;
+                }
+            }
+            self.pools[n.pool].insert((score, id));
+            self.node_key[id] = Some(score);
+        }
+    }
+}
+
+impl World {
+    pub(super) fn scheduler_add(&mut self, pid: PodId) {
+        let due = self.now + self.sc.timing.scheduler_delay;
+        let p = self.pods.get(pid).expect("exists");
+        let key = (due, -i64::from(p.priority), p.seq);
+        self.sched.active.insert(key, pid);
+        self.sched.active_keys.insert(pid, key);
+        if self.sched.wake_at.is_none_or(|w| w > due) {
+            self.sched.wake_at = Some(due);
+            self.push(due, Ev::SchedulerWake);
+        }
+    }
+
+    pub(super) fn scheduler_remove(&mut self, pid: PodId) {
+        if let Some(k) = self.sched.active_keys.remove(&pid) {
+            self.sched.active.remove(&k);
+        }
+        if let Some(k) = self.sched.unsched_keys.remove(&pid) {
+            self.sched.unsched.remove(&k);
+        }
+    }
+
+    /// Capacity changed: unschedulable pods are retried after `schedulerDelay`.
+    pub(super) fn scheduler_kick(&mut self) {
+        if self.sched.unsched.is_empty() {
+            return;
+        }
+        let pods: Vec<PodId> = self.sched.unsched.values().copied().collect();
+        self.sched.unsched.clear();
+        self.sched.unsched_keys.clear();
+        for p in pods {
+            self.scheduler_add(p);
+        }
+    }
+
+    pub(super) fn scheduler_wake(&mut self) {
+        if self.sched.wake_at.is_some_and(|w| w > self.now) {
+            return;
+        }
+        self.sched.wake_at = None;
+        while let Some((&key, &pid)) = self.sched.active.first_key_value() {
+            if key.0 > self.now {
+                self.sched.wake_at = Some(key.0);
+                self.push(key.0, Ev::SchedulerWake);
+                break;
+            }
+            self.sched.active.remove(&key);
+            self.sched.active_keys.remove(&pid);
+            self.try_schedule(pid);
+        }
+    }
+
+    fn node_fits_static(&self, n: &NodeObj, spec: &crate::api::PodSpec) -> Result<(), &'static str> {
+        if !n.ready {
+            return Err("node(s) were not ready");
+        }
+        for t in &n.taints {
+            if (t.effect == "NoSchedule" || t.effect == "NoExecute")
+                && !spec.tolerations.iter().any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
+            {
+                return Err("node(s) had untolerated taint");
+            }
+        }
+        for (k, v) in &spec.node_selector {
+            if n.labels.get(k) != Some(v) {
+                return Err("node(s) didn't match Pod's node affinity/selector");
+            }
+        }
+        if let Some(terms) = &spec.required_node_terms {
+            let ok = terms.iter().any(|t| {
+                t.match_expressions.iter().all(|r| r.matches(n.labels.get(&r.key).map(String::as_str)))
+                    && t.match_fields
+                        .iter()
+                        .all(|r| r.key == "metadata.name" && r.matches(Some(&n.name)))
+            });
+            if !ok {
+                return Err("node(s) didn't match Pod's node affinity/selector");
+            }
+        }
+        Ok(())
+    }
+
+    fn try_schedule(&mut self, pid: PodId) {
+        let Some(p) = self.pods.get(pid) else { return };
+        if p.node.is_some() || p.deletion.is_some() || p.phase.terminal() {
+            return;
+        }
+        let Some(j) = self.jobs.get(p.job) else { return };
+        let spec = j.pod_template.clone();
+        let reqs = j.pod_requests.clone();
+        if !spec.spec.scheduling_gates.is_empty() {
+            return; // SchedulingGated: never attempted while gates remain.
+        }
+        let mut chosen = None;
+        'pools: for pool in 0..self.sched.pools.len() {
+            for &(_, n) in &self.sched.pools[pool] {
+                let node = &self.nodes[n];
+                if self.node_fits_static(node, &spec.spec).is_err() {
+                    // Pool-wide properties (taints, pool labels) fail for every node alike.
+                    if node.taints.iter().any(|t| {
+                        (t.effect == "NoSchedule" || t.effect == "NoExecute")
+                            && !spec.spec.tolerations.iter().any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
+                    }) {
+                        continue 'pools;
+                    }
+                    continue;
+                }
+                if reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r]) {
+                    chosen = Some(n);
+                    break 'pools;
+                }
+            }
+        }
+        match chosen {
+            Some(n) => self.bind(pid, n),
+            None => self.mark_unschedulable(pid),
+        }
+    }
+
+    fn bind(&mut self, pid: PodId, n: NodeId) {
+        let job = self.pods.get(pid).expect("exists").job;
+        let reqs = self.jobs.get(job).expect("exists").pod_requests.clone();
+        let node = &mut self.nodes[n];
+        for (r, v) in reqs.iter() {
+            node.allocated[*r] += v;
+        }
+        node.pods.insert(pid);
+        self.sched.node_changed(n, &self.nodes[n]);
+        let p = self.pods.get_mut(pid).expect("exists");
+        p.node = Some(n);
+        p.unschedulable_reported = false;
+        let ev = self.pod_event("PodScheduled", pid);
+        self.emit(ev);
+        self.kubelet_bound(pid);
+        self.pod_changed(job);
+    }
+
+    fn mark_unschedulable(&mut self, pid: PodId) {
+        let p = self.pods.get(pid).expect("exists");
+        let key = (-i64::from(p.priority), p.seq);
+        self.sched.unsched.insert(key, pid);
+        self.sched.unsched_keys.insert(pid, key);
+        if p.unschedulable_reported {
+            return;
+        }
+        let message = self.unschedulable_message(pid);
+        self.pods.get_mut(pid).expect("exists").unschedulable_reported = true;
+        let mut ev = self.pod_event("PodUnschedulable", pid);
+        ev.reason = Some("Unschedulable".into());
+        ev.message = Some(message);
+        self.emit(ev);
+    }
+
+    /// `0/N nodes are available: ...` with a count per first failing filter.
+    fn unschedulable_message(&self, pid: PodId) -> String {
+        let p = self.pods.get(pid).expect("exists");
+        let j = self.jobs.get(p.job).expect("exists");
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for node in &self.nodes {
+            let reason = match self.node_fits_static(node, &j.pod_template.spec) {
+                Err(r) => r.to_string(),
+                Ok(()) => match j.pod_requests.iter().find(|(r, v)| node.allocated[*r] + v > node.allocatable[*r]) {
+                    Some((r, _)) if *r == 2 => "Too many pods".to_string(),
+                    Some((r, _)) => format!("Insufficient {}", self.resources[*r]),
+                    None => "node(s) were busy".to_string(),
+                },
+            };
+            *counts.entry(reason).or_default() += 1;
+        }
+        let parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+        format!("0/{} nodes are available: {}.", self.nodes.len(), parts.join(", "))
+    }
+}

@@ -1,0 +1,241 @@
+//! The simulated API server's object store: typed slabs with stable ids,
+//! name indexes kept in storage-key (name) order, resourceVersions.
+
+use crate::api::{Condition, JobSet, JobSpec, Labels, PodTemplateSpec};
+use crate::trace::Name;
+use crate::units::Millis;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// A slab of objects; ids are never reused within a run (the id is a creation sequence number).
+#[derive(Debug)]
+pub struct Slab<T> {
+    items: BTreeMap<u64, T>,
+    next: u64,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { items: BTreeMap::new(), next: 0 }
+    }
+}
+
+impl<T> Slab<T> {
+    pub fn insert(&mut self, v: T) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        self.items.insert(id, v);
+        id
+    }
+    pub fn get(&self, id: u64) -> Option<&T> {
+        self.items.get(&id)
+    }
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
+        self.items.get_mut(&id)
+    }
+    pub fn remove(&mut self, id: u64) -> Option<T> {
+        self.items.remove(&id)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
+        self.items.iter().map(|(k, v)| (*k, v))
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+pub type JobSetId = u64;
+pub type JobId = u64;
+pub type PodId = u64;
+pub type NodeId = usize;
+
+#[derive(Debug, Clone)]
+pub struct Deletion {
+    pub at: Millis,
+    pub foreground: bool,
+}
+
+/// A stored JobSet.
+#[derive(Debug)]
+pub struct JobSetObj {
+    pub uid: String,
+    pub js: JobSet,
+    pub rv: u64,
+    pub created: Millis,
+    pub deletion: Option<Deletion>,
+    /// Owned Jobs by name (list order = storage-key order).
+    pub jobs: BTreeMap<String, JobId>,
+    /// When the JobSet became terminal (for summaries).
+    pub finished_at: Option<Millis>,
+    pub name: Name,
+    pub namespace: Name,
+    /// Per replicated Job: name as shared string.
+    pub rj_names: Vec<Name>,
+}
+
+/// Stamp JobSet puts on a child Job: the typed form of its labels and
+/// annotations, frozen at creation; the maps are built on demand.
+#[derive(Debug, Clone)]
+pub struct JobStamp {
+    pub jobset: JobSetId,
+    pub jobset_name: Name,
+    pub rj_index: usize,
+    pub rj_name: Name,
+    pub job_index: i32,
+    pub restart_attempt: i32,
+    pub job_restart_attempt: Option<i32>,
+    /// The JobSet keys in upstream order (built once per Job).
+    pub keys: Arc<Vec<(&'static str, String)>>,
+    /// Template metadata shared by every Job of the replicated Job.
+    pub template_meta: Arc<TemplateMeta>,
+}
+
+/// Labels/annotations from a replicated Job template (Job level and pod level),
+/// with the exclusive-placement annotations already stamped.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateMeta {
+    pub job_labels: Labels,
+    pub job_annotations: Labels,
+    pub pod_labels: Labels,
+    pub pod_annotations: Labels,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobStatus {
+    pub conditions: Vec<Condition>,
+    pub start_time: Option<Millis>,
+    pub completion_time: Option<Millis>,
+    pub active: i32,
+    pub ready: i32,
+    pub terminating: i32,
+    pub succeeded: i32,
+    pub failed: i32,
+    /// Indexed: which indexes succeeded.
+    pub completed_indexes: BTreeSet<i32>,
+}
+
+/// A stored batch/v1 Job.
+#[derive(Debug)]
+pub struct JobObj {
+    pub name: Name,
+    pub namespace: Name,
+    pub uid: String,
+    pub rv: u64,
+    pub created: Millis,
+    /// Labels/annotations of Jobs not created by JobSet (none today).
+    pub spec: Arc<JobSpec>,
+    /// The pod template as the Job carries it (shared with the replicated Job until a resume merges changes).
+    pub pod_template: Arc<PodTemplateSpec>,
+    /// Pod subdomain set by JobSet (DNS hostnames).
+    pub subdomain: Option<Name>,
+    /// Extra pod-template labels/annotations merged on resume (template changes while suspended).
+    pub resume_labels: Labels,
+    pub resume_annotations: Labels,
+    /// Effective pod requests, computed once per template.
+    pub pod_requests: Arc<Vec<(usize, i64)>>,
+    pub suspend: bool,
+    pub status: JobStatus,
+    pub deletion: Option<Deletion>,
+    pub stamp: Option<JobStamp>,
+    /// Owned pods by (completion index, pod id).
+    pub pods: BTreeSet<(i32, PodId)>,
+    /// Job-controller memory: failures since last success and the last failure time.
+    pub failures_since_success: u32,
+    pub last_failure_at: Millis,
+    /// Whether pod resource requests hold a node's capacity.
+    pub parallelism: i32,
+    pub completions: Option<i32>,
+}
+
+impl JobObj {
+    pub fn finished(&self) -> Option<&Condition> {
+        self.status
+            .conditions
+            .iter()
+            .find(|c| (c.type_ == crate::api::constants::JOB_COMPLETE || c.type_ == crate::api::constants::JOB_FAILED) && c.is_true())
+    }
+    pub fn has_condition(&self, t: &str) -> bool {
+        crate::api::condition_true(&self.status.conditions, t)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl Phase {
+    pub fn terminal(self) -> bool {
+        matches!(self, Phase::Succeeded | Phase::Failed)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::Succeeded => "Succeeded",
+            Phase::Failed => "Failed",
+        }
+    }
+}
+
+/// A stored Pod.
+#[derive(Debug)]
+pub struct PodObj {
+    pub name: Name,
+    pub job: JobId,
+    pub index: i32,
+    pub created: Millis,
+    pub node: Option<NodeId>,
+    pub phase: Phase,
+    pub ready: bool,
+    /// The main container is running (false while restarting or before start).
+    pub running: bool,
+    pub restart_count: u32,
+    pub exit_code: Option<i32>,
+    pub deletion: Option<Millis>,
+    /// `DisruptionTarget` condition (reason, message).
+    pub disruption: Option<(String, String)>,
+    /// The Job controller has counted this pod's termination (finalizer removed).
+    pub counted: bool,
+    /// Generation for kubelet timers (lazy cancellation).
+    pub epoch: u32,
+    /// Scheduler queue sequence (FIFO within a priority).
+    pub seq: u64,
+    pub priority: i32,
+    pub unschedulable_reported: bool,
+    pub restart_attempt: i32,
+    pub job_restart_attempt: Option<i32>,
+    /// When the current container run started (for crash-loop backoff).
+    pub started_at: Millis,
+}
+
+/// A headless Service.
+#[derive(Debug, Clone)]
+pub struct ServiceObj {
+    pub name: String,
+    pub namespace: String,
+    pub owner: Option<JobSetId>,
+    pub selector_jobset: String,
+    pub publish_not_ready: bool,
+}
+
+/// A node of the simulated pool.
+#[derive(Debug)]
+pub struct NodeObj {
+    pub name: Name,
+    pub pool: usize,
+    pub labels: Labels,
+    pub taints: Vec<crate::scenario::Taint>,
+    pub allocatable: Vec<i64>,
+    pub allocated: Vec<i64>,
+    pub ready: bool,
+    pub pods: BTreeSet<PodId>,
+    /// Generation for recovery timers.
+    pub epoch: u32,
+}
