@@ -64,6 +64,11 @@ pub enum Command {
         /// List every field kept but not simulated.
         #[arg(long)]
         verbose: bool,
+        /// Also run each admitted JobSet to a terminal state on a cluster sized to fit it
+        /// (one node per pod, with the labels its nodeSelectors ask for), with the default
+        /// workload (every container runs 1 minute and exits 0).
+        #[arg(long)]
+        run: bool,
     },
 }
 
@@ -76,11 +81,20 @@ pub enum Format {
 /// Runs the CLI; returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Run { scenario, seed, trace, format } => cmd_run(&scenario, seed, trace.as_deref(), format),
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+            format,
+        } => cmd_run(&scenario, seed, trace.as_deref(), format),
         Command::Check { paths, seed } => cmd_check(&paths, seed),
-        Command::Validate { manifests, print_defaulted, feature_gates, verbose } => {
-            cmd_validate(&manifests, print_defaulted, feature_gates.as_deref(), verbose)
-        }
+        Command::Validate {
+            manifests,
+            print_defaulted,
+            feature_gates,
+            verbose,
+            run,
+        } => cmd_validate(&manifests, print_defaulted, feature_gates.as_deref(), verbose, run),
     }
 }
 
@@ -142,7 +156,11 @@ pub fn summarize(w: &World) -> RunSummary {
             .map(|((ns, name), h)| JobSetSummary {
                 namespace: ns.clone(),
                 name: name.clone(),
-                terminal_state: if h.terminal_state.is_empty() { "None".into() } else { h.terminal_state.clone() },
+                terminal_state: if h.terminal_state.is_empty() {
+                    "None".into()
+                } else {
+                    h.terminal_state.clone()
+                },
                 finished_at_ms: h.finished_at,
                 restarts: h.restarts,
                 restarts_count_towards_max: h.restarts_count_towards_max,
@@ -155,7 +173,14 @@ pub fn summarize(w: &World) -> RunSummary {
 
 fn print_text_summary(w: &World, s: &RunSummary) {
     use crate::units::format_duration as fd;
-    println!("scenario {} (seed {}): simulated {} in {} events; stopped: {}", s.scenario, s.seed, fd(s.end_ms), s.events, s.stop);
+    println!(
+        "scenario {} (seed {}): simulated {} in {} events; stopped: {}",
+        s.scenario,
+        s.seed,
+        fd(s.end_ms),
+        s.events,
+        s.stop
+    );
     for js in &s.jobsets {
         if let Some(r) = &js.rejected {
             println!("  {}: rejected at admission: {r}", js.name);
@@ -171,10 +196,16 @@ fn print_text_summary(w: &World, s: &RunSummary) {
         }
     }
     if w.stop == Some(StopReason::MaxEvents) {
-        println!("  warning: the run hit the event budget (maxEvents {}); it was stopped early", w.sc.max_events);
+        println!(
+            "  warning: the run hit the event budget (maxEvents {}); it was stopped early",
+            w.sc.max_events
+        );
     }
     if w.stop == Some(StopReason::Horizon) {
-        println!("  note: the run reached its horizon ({}) with work still pending", fd(w.sc.horizon));
+        println!(
+            "  note: the run reached its horizon ({}) with work still pending",
+            fd(w.sc.horizon)
+        );
     }
     println!("  trace: {} events, hash {}", s.trace_events, s.trace_hash);
 }
@@ -201,7 +232,14 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format)
         }
     };
     let started = std::time::Instant::now();
-    let w = run_scenario(sc, RunOptions { seed, trace: writer, keep_trace: false });
+    let w = run_scenario(
+        sc,
+        RunOptions {
+            seed,
+            trace: writer,
+            keep_trace: false,
+        },
+    );
     let wall = started.elapsed();
     if let Some(e) = &w.trace.write_error {
         eprintln!("error: writing the trace failed: {e}");
@@ -257,14 +295,31 @@ fn cmd_check(paths: &[PathBuf], seed: Option<u64>) -> ExitCode {
                 continue;
             }
         };
-        let w = run_scenario(sc.clone(), RunOptions { seed, trace: None, keep_trace: false });
+        let w = run_scenario(
+            sc.clone(),
+            RunOptions {
+                seed,
+                trace: None,
+                keep_trace: false,
+            },
+        );
         let outcomes = &w.expect.outcomes;
         let nfail = outcomes.iter().filter(|o| !o.ok).count();
         if outcomes.is_empty() {
-            println!("{}: no expectations (ran to {})", f.display(), crate::units::format_duration(w.now));
+            println!(
+                "{}: no expectations (ran to {})",
+                f.display(),
+                crate::units::format_duration(w.now)
+            );
         }
         for o in outcomes {
-            println!("{} {}: {}: {}", if o.ok { "ok  " } else { "FAIL" }, f.display(), o.path, o.message);
+            println!(
+                "{} {}: {}: {}",
+                if o.ok { "ok  " } else { "FAIL" },
+                f.display(),
+                o.path,
+                o.message
+            );
         }
         if nfail > 0 {
             failed += 1;
@@ -287,11 +342,17 @@ fn parse_gate_flag(s: Option<&str>) -> Result<crate::scenario::Gates, String> {
     let mut m = serde_json::Map::new();
     if let Some(s) = s {
         for part in s.split(',').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = part.split_once('=').ok_or_else(|| format!("error: --feature-gates: expected NAME=true|false, found \"{part}\""))?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("error: --feature-gates: expected NAME=true|false, found \"{part}\""))?;
             let b = match v.trim() {
                 "true" => true,
                 "false" => false,
-                other => return Err(format!("error: --feature-gates: {k}: expected true or false, found \"{other}\"")),
+                other => {
+                    return Err(format!(
+                        "error: --feature-gates: {k}: expected true or false, found \"{other}\""
+                    ));
+                }
             };
             m.insert(k.trim().to_string(), serde_json::Value::Bool(b));
         }
@@ -300,12 +361,17 @@ fn parse_gate_flag(s: Option<&str>) -> Result<crate::scenario::Gates, String> {
     let mut d = crate::input::Diags::default();
     let g = crate::scenario::parse::parse_gates(crate::input::Obj::new("--feature-gates", &v, &mut d), &mut d);
     if d.has_errors() {
-        return Err(d.errors.iter().map(|e| format!("error: {e}")).collect::<Vec<_>>().join("\n"));
+        return Err(d
+            .errors
+            .iter()
+            .map(|e| format!("error: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n"));
     }
     Ok(g)
 }
 
-fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bool) -> ExitCode {
+fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bool, run: bool) -> ExitCode {
     let g = match parse_gate_flag(gates) {
         Ok(g) => g,
         Err(e) => {
@@ -313,9 +379,14 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
             return ExitCode::from(2);
         }
     };
-    let fg = crate::admission::FeatureGates { restart_job: g.restart_job, in_place_restart: g.in_place_restart, elastic_jobset: g.elastic_jobset };
+    let fg = crate::admission::FeatureGates {
+        restart_job: g.restart_job,
+        in_place_restart: g.in_place_restart,
+        elastic_jobset: g.elastic_jobset,
+    };
     let mut bad_input = false;
     let mut rejected = 0;
+    let mut not_terminal = 0;
     for f in files {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
@@ -336,7 +407,11 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
         for (i, doc) in docs.iter().enumerate() {
             let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("(no kind)");
             let name = doc.pointer("/metadata/name").and_then(|k| k.as_str()).unwrap_or("");
-            let loc = if docs.len() > 1 { format!("{}#{i}", f.display()) } else { f.display().to_string() };
+            let loc = if docs.len() > 1 {
+                format!("{}#{i}", f.display())
+            } else {
+                f.display().to_string()
+            };
             if kind != "JobSet" {
                 println!("{loc}: skipped {kind} {name} (not a JobSet; not simulated)");
                 continue;
@@ -361,6 +436,24 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
                     if print {
                         println!("{}", serde_json::to_string_pretty(&js.to_value()).expect("serializes"));
                     }
+                    if run {
+                        let sc = Arc::new(fitted_scenario(doc, &parsed_again(doc), g, &loc));
+                        let w = run_scenario(sc, RunOptions::default());
+                        let s = summarize(&w);
+                        for j in &s.jobsets {
+                            let when = j
+                                .finished_at_ms
+                                .map(crate::units::format_duration)
+                                .unwrap_or_else(|| "-".into());
+                            println!(
+                                "  run: {} {} at {when} (restarts {}, trace hash {})",
+                                j.name, j.terminal_state, j.restarts, s.trace_hash
+                            );
+                            if j.terminal_state == "None" {
+                                not_terminal += 1;
+                            }
+                        }
+                    }
                 }
                 Err(r) => {
                     rejected += 1;
@@ -371,7 +464,7 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
     }
     if bad_input {
         ExitCode::from(2)
-    } else if rejected > 0 {
+    } else if rejected > 0 || not_terminal > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -394,6 +487,81 @@ fn report_not_simulated(paths: &[String], verbose: bool) {
         let last = p.rsplit('.').next().unwrap_or(p).to_string();
         *names.entry(last).or_default() += 1;
     }
-    let list: Vec<String> = names.iter().map(|(n, c)| if *c > 1 { format!("{n} (x{c})") } else { n.clone() }).collect();
+    let list: Vec<String> = names
+        .iter()
+        .map(|(n, c)| if *c > 1 { format!("{n} (x{c})") } else { n.clone() })
+        .collect();
     println!("  not simulated (kept as written): {}", list.join(", "));
+}
+
+fn parsed_again(doc: &serde_json::Value) -> crate::api::JobSet {
+    let mut d = crate::input::Diags::default();
+    crate::api::JobSet::parse(doc, &mut d).expect("parsed before")
+}
+
+/// A scenario that runs one manifest on a cluster sized to fit it: one node per
+/// pod, labelled with every nodeSelector the templates use, with room for the
+/// largest per-pod request of every resource.
+pub fn fitted_scenario(
+    _doc: &serde_json::Value,
+    js: &crate::api::JobSet,
+    gates: crate::scenario::Gates,
+    source: &str,
+) -> Scenario {
+    use crate::scenario::*;
+    use std::collections::BTreeMap;
+    let mut labels = BTreeMap::new();
+    let mut capacity: BTreeMap<String, i128> = BTreeMap::new();
+    let mut pods: u64 = 0;
+    for rj in &js.spec.replicated_jobs {
+        let spec = &rj.template.spec;
+        let per_job = spec.parallelism.unwrap_or(1).max(0) as u64;
+        pods += per_job * rj.replicas.unwrap_or(1).max(0) as u64;
+        labels.extend(spec.template.spec.node_selector.clone());
+        for (k, v) in spec.template.spec.effective_requests() {
+            let e = capacity.entry(k).or_default();
+            *e = (*e).max(v);
+        }
+    }
+    let cpu = capacity.get("cpu").copied().unwrap_or(0).max(64_000);
+    let memory = capacity
+        .get("memory")
+        .copied()
+        .unwrap_or(0)
+        .max(256 * (1i128 << 30) * 1000);
+    capacity.insert("cpu".into(), cpu);
+    capacity.insert("memory".into(), memory);
+    capacity.insert("pods".into(), 110_000);
+    Scenario {
+        file: PathBuf::from(source),
+        name: "fitted".into(),
+        description: String::new(),
+        seed: 0,
+        horizon: 7 * 86_400_000,
+        gates,
+        cluster: Cluster {
+            pools: vec![NodePool {
+                name: "fit".into(),
+                count: pods.clamp(1, 100_000) as u32,
+                capacity,
+                labels,
+                taints: Vec::new(),
+                topology: Vec::new(),
+            }],
+            queues: Vec::new(),
+        },
+        timing: Timing::default(),
+        submissions: vec![Submission {
+            at: 0,
+            queue: None,
+            source: source.into(),
+            jobset: js.clone(),
+        }],
+        workload: Vec::new(),
+        faults: Vec::new(),
+        expect: Vec::new(),
+        skipped: Vec::new(),
+        not_simulated: Vec::new(),
+        max_events: 10_000_000,
+    }
 }

@@ -410,8 +410,13 @@ pub fn value_duration(path: &str, v: &Value, d: &mut Diags) -> Option<u64> {
 }
 
 /// Parses one YAML (or JSON) text holding one or more documents.
+///
+/// Booleans follow YAML 1.2: only `true`/`false` are booleans, so `name: n`
+/// or `region: no` stay strings (the YAML 1.1 "Norway problem" is avoided).
 pub fn parse_yaml_documents(text: &str) -> Result<Vec<Value>, String> {
-    serde_saphyr::from_multiple::<Value>(text).map_err(|e| {
+    let mut opts = serde_saphyr::Options::default();
+    opts.strict_booleans = true;
+    serde_saphyr::from_multiple_with_options::<Value>(text, opts).map_err(|e| {
         let s = e.to_string();
         // serde-saphyr prefixes "error: " and adds a code snippet; keep the first line.
         let first = s.lines().next().unwrap_or(&s);
@@ -452,6 +457,12 @@ mod tests {
             "{}",
             d.errors[0].message
         );
+    }
+
+    #[test]
+    fn yaml_booleans_are_strict_so_short_names_stay_strings() {
+        let docs = parse_yaml_documents("a: n\nb: no\nc: true\nd: yes\n").unwrap();
+        assert_eq!(docs[0], serde_json::json!({"a": "n", "b": "no", "c": true, "d": "yes"}));
     }
 
     #[test]

@@ -5,15 +5,15 @@
 //! the engine; randomness comes only from ChaCha streams derived from the seed;
 //! nothing iterates a hash map on a path that reaches output.
 
-pub mod api;
-pub mod input;
-pub mod units;
 pub mod admission;
+pub mod api;
 pub mod cli;
 pub mod controllers;
+pub mod input;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
+pub mod units;
 
 /// Matches a failure-policy message pattern (temporary: plain `regex`, replaced by the Go-compat layer).
 pub fn pattern_match(pattern: &str, message: &str) -> bool {

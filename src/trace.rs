@@ -182,7 +182,14 @@ pub struct TraceSink {
 
 impl TraceSink {
     pub fn new(writer: Option<Box<dyn Write>>, keep: bool) -> TraceSink {
-        TraceSink { count: 0, hash: Fnv64::default(), writer, keep: keep.then(Vec::new), buf: Vec::with_capacity(512), write_error: None }
+        TraceSink {
+            count: 0,
+            hash: Fnv64::default(),
+            writer,
+            keep: keep.then(Vec::new),
+            buf: Vec::with_capacity(512),
+            write_error: None,
+        }
     }
 
     pub fn emit(&mut self, ev: &TraceEvent) {

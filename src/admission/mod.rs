@@ -22,10 +22,20 @@ pub fn admit_create(
         rj.replicas.get_or_insert(1);
         rj.group_name.get_or_insert_with(|| "default".into());
         rj.template.spec.completion_mode.get_or_insert_with(|| "Indexed".into());
-        rj.template.spec.template.spec.restart_policy.get_or_insert_with(|| "OnFailure".into());
+        rj.template
+            .spec
+            .template
+            .spec
+            .restart_policy
+            .get_or_insert_with(|| "OnFailure".into());
     }
-    js.spec.success_policy.get_or_insert_with(|| crate::api::SuccessPolicy { operator: "All".into(), target_replicated_jobs: vec![] });
-    js.spec.startup_policy.get_or_insert_with(|| crate::api::StartupPolicy { startup_policy_order: "AnyOrder".into() });
+    js.spec.success_policy.get_or_insert_with(|| crate::api::SuccessPolicy {
+        operator: "All".into(),
+        target_replicated_jobs: vec![],
+    });
+    js.spec.startup_policy.get_or_insert_with(|| crate::api::StartupPolicy {
+        startup_policy_order: "AnyOrder".into(),
+    });
     let n = js.spec.network.get_or_insert_with(Default::default);
     n.enable_dns_hostnames.get_or_insert(true);
     n.publish_not_ready_addresses.get_or_insert(true);

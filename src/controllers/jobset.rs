@@ -109,7 +109,12 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     if input.deleting {
         return plan;
     }
-    if js.spec.managed_by.as_deref().is_some_and(|m| m != JOBSET_CONTROLLER_NAME) {
+    if js
+        .spec
+        .managed_by
+        .as_deref()
+        .is_some_and(|m| m != JOBSET_CONTROLLER_NAME)
+    {
         return plan;
     }
     let mut status = js.status.clone();
@@ -131,7 +136,10 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         status.replicated_jobs_status = cur;
     }
 
-    let finished = status.conditions.iter().any(|c| (c.type_ == COND_COMPLETED || c.type_ == COND_FAILED) && c.is_true());
+    let finished = status
+        .conditions
+        .iter()
+        .any(|c| (c.type_ == COND_COMPLETED || c.type_ == COND_FAILED) && c.is_true());
     // R5: finished JobSet: delete active Jobs, TTL.
     if finished {
         for (j, b) in input.jobs.iter().zip(&buckets) {
@@ -165,12 +173,25 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
 
     // R7: clear RestartingJobSet when all Jobs are ready.
     if !js.suspended() && all_jobs_ready(js, &status) {
-        dirty |= set_condition(&mut status, COND_RESTARTING, false, REASON_JOBS_READY, MSG_JOBS_READY, now, &mut events);
+        dirty |= set_condition(
+            &mut status,
+            COND_RESTARTING,
+            false,
+            REASON_JOBS_READY,
+            MSG_JOBS_READY,
+            now,
+            &mut events,
+        );
     }
 
     // R8: failure policy.
-    let failed: Vec<&ChildJob<'_>> =
-        input.jobs.iter().zip(&buckets).filter(|(_, b)| **b == Bucket::Failed).map(|(j, _)| j).collect();
+    let failed: Vec<&ChildJob<'_>> = input
+        .jobs
+        .iter()
+        .zip(&buckets)
+        .filter(|(_, b)| **b == Bucket::Failed)
+        .map(|(j, _)| j)
+        .collect();
     if !failed.is_empty() {
         match execute_failure_policy(js, &mut status, &failed, input.gates, now, &mut events) {
             Ok(decision) => {
@@ -186,8 +207,13 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R9: success policy.
-    let successful: Vec<&ChildJob<'_>> =
-        input.jobs.iter().zip(&buckets).filter(|(_, b)| **b == Bucket::Successful).map(|(j, _)| j).collect();
+    let successful: Vec<&ChildJob<'_>> = input
+        .jobs
+        .iter()
+        .zip(&buckets)
+        .filter(|(_, b)| **b == Bucket::Successful)
+        .map(|(j, _)| j)
+        .collect();
     if !successful.is_empty() && success_policy_met(js, &successful) {
         set_completed(&mut status, now, &mut events);
         return finish_plan(plan, status, true, events);
@@ -201,7 +227,11 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     // R13: create missing Jobs.
     let suspended = js.suspended();
     let in_order = js.in_order();
-    let blocking = js.spec.failure_policy.as_ref().is_some_and(|f| f.strategy() == "BlockingRecreate")
+    let blocking = js
+        .spec
+        .failure_policy
+        .as_ref()
+        .is_some_and(|f| f.strategy() == "BlockingRecreate")
         && buckets.contains(&Bucket::Previous);
     let mut in_order_stopped = false;
     for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
@@ -255,7 +285,15 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
                 plan.suspend_jobs.push(j.handle);
             }
         }
-        dirty |= set_condition(&mut status, COND_SUSPENDED, true, REASON_SUSPENDED, MSG_SUSPENDED, now, &mut events);
+        dirty |= set_condition(
+            &mut status,
+            COND_SUSPENDED,
+            true,
+            REASON_SUSPENDED,
+            MSG_SUSPENDED,
+            now,
+            &mut events,
+        );
         dirty |= set_condition(
             &mut status,
             COND_RESTARTING,
@@ -294,7 +332,15 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
             }
         }
         if !stopped {
-            dirty |= set_condition(&mut status, COND_SUSPENDED, false, REASON_RESUMED, MSG_RESUMED, now, &mut events);
+            dirty |= set_condition(
+                &mut status,
+                COND_SUSPENDED,
+                false,
+                REASON_RESUMED,
+                MSG_RESUMED,
+                now,
+                &mut events,
+            );
         }
     }
     finish_plan(plan, status, dirty, events)
@@ -337,7 +383,10 @@ fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetSt
         .replicated_jobs
         .iter()
         .map(|rj| {
-            let mut s = ReplicatedJobStatus { name: rj.name.clone(), ..Default::default() };
+            let mut s = ReplicatedJobStatus {
+                name: rj.name.clone(),
+                ..Default::default()
+            };
             if input.gates.restart_job {
                 if let Some(o) = old.rj_status(&rj.name) {
                     s.job_restarts = o.job_restarts.clone();
@@ -348,7 +397,9 @@ fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetSt
         })
         .collect();
     for (j, b) in input.jobs.iter().zip(buckets) {
-        let Some(s) = out.iter_mut().find(|s| s.name == j.rj_name) else { continue };
+        let Some(s) = out.iter_mut().find(|s| s.name == j.rj_name) else {
+            continue;
+        };
         match b {
             Bucket::Active => {
                 let mut pods = j.parallelism;
@@ -376,13 +427,19 @@ fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetSt
 
 fn all_jobs_ready(js: &JobSet, status: &JobSetStatus) -> bool {
     let total: i32 = js.spec.replicated_jobs.iter().map(|r| r.replicas()).sum();
-    let ready: i32 = status.replicated_jobs_status.iter().map(|s| s.ready + s.succeeded).sum();
+    let ready: i32 = status
+        .replicated_jobs_status
+        .iter()
+        .map(|s| s.ready + s.succeeded)
+        .sum();
     total == ready
 }
 
 /// `allReplicasStarted`: ready + failed + succeeded == replicas.
 fn replicas_started(status: &JobSetStatus, rj: &str, replicas: i32) -> bool {
-    status.rj_status(rj).is_some_and(|s| s.ready + s.failed + s.succeeded == replicas)
+    status
+        .rj_status(rj)
+        .is_some_and(|s| s.ready + s.failed + s.succeeded == replicas)
 }
 
 /// `dependencyReachedStatus` for every dependsOn entry of replicated Job `rj_index`.
@@ -391,10 +448,19 @@ fn depends_on_met(js: &JobSet, rj_index: usize, status: &JobSetStatus) -> bool {
     let Some(deps) = &rj.depends_on else { return true };
     deps.iter().all(|dep| {
         // replicas read from the replicated Jobs visited so far (incl. this one); later/unknown read 0.
-        let replicas =
-            js.spec.replicated_jobs[..=rj_index].iter().find(|r| r.name == dep.name).map(|r| r.replicas()).unwrap_or(0);
-        let Some(s) = status.rj_status(&dep.name) else { return false };
-        if dep.status == "Complete" { replicas == s.succeeded } else { replicas == s.ready + s.failed + s.succeeded }
+        let replicas = js.spec.replicated_jobs[..=rj_index]
+            .iter()
+            .find(|r| r.name == dep.name)
+            .map(|r| r.replicas())
+            .unwrap_or(0);
+        let Some(s) = status.rj_status(&dep.name) else {
+            return false;
+        };
+        if dep.status == "Complete" {
+            replicas == s.succeeded
+        } else {
+            replicas == s.ready + s.failed + s.succeeded
+        }
     })
 }
 
@@ -408,7 +474,12 @@ fn success_policy_met(js: &JobSet, successful: &[&ChildJob<'_>]) -> bool {
     let needed: i64 = if op == "Any" {
         1
     } else {
-        js.spec.replicated_jobs.iter().filter(|r| in_targets(&r.name)).map(|r| i64::from(r.replicas())).sum()
+        js.spec
+            .replicated_jobs
+            .iter()
+            .filter(|r| in_targets(&r.name))
+            .map(|r| i64::from(r.replicas()))
+            .sum()
     };
     matching >= needed
 }
@@ -464,7 +535,11 @@ pub fn set_condition(
         }
     }
     if changed {
-        events.push(KEvent { type_: condition_event_type(type_, true_), reason: reason.into(), message: message.into() });
+        events.push(KEvent {
+            type_: condition_event_type(type_, true_),
+            reason: reason.into(),
+            message: message.into(),
+        });
     }
     changed
 }
@@ -477,14 +552,38 @@ fn condition_event_type(type_: &str, true_: bool) -> &'static str {
 }
 
 fn set_completed(status: &mut JobSetStatus, now: Millis, events: &mut Vec<KEvent>) {
-    set_condition(status, COND_COMPLETED, true, REASON_ALL_JOBS_COMPLETED, MSG_ALL_JOBS_COMPLETED, now, events);
-    set_condition(status, COND_RESTARTING, false, REASON_JOBSET_COMPLETED, MSG_ALL_JOBS_COMPLETED, now, events);
+    set_condition(
+        status,
+        COND_COMPLETED,
+        true,
+        REASON_ALL_JOBS_COMPLETED,
+        MSG_ALL_JOBS_COMPLETED,
+        now,
+        events,
+    );
+    set_condition(
+        status,
+        COND_RESTARTING,
+        false,
+        REASON_JOBSET_COMPLETED,
+        MSG_ALL_JOBS_COMPLETED,
+        now,
+        events,
+    );
     status.terminal_state = "Completed".into();
 }
 
 fn set_failed(status: &mut JobSetStatus, reason: &str, message: &str, now: Millis, events: &mut Vec<KEvent>) {
     set_condition(status, COND_FAILED, true, reason, message, now, events);
-    set_condition(status, COND_RESTARTING, false, REASON_JOBSET_FAILED, MSG_JOBSET_FAILED, now, events);
+    set_condition(
+        status,
+        COND_RESTARTING,
+        false,
+        REASON_JOBSET_FAILED,
+        MSG_JOBSET_FAILED,
+        now,
+        events,
+    );
     status.terminal_state = "Failed".into();
 }
 
@@ -511,10 +610,16 @@ where
 pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -> Option<String> {
     let f = job.finish?;
     if !rule.on_job_failure_reasons.is_empty() && !rule.on_job_failure_reasons.iter().any(|r| r == f.reason) {
-        return Some(format!("reason {} is not in onJobFailureReasons {:?}", f.reason, rule.on_job_failure_reasons));
+        return Some(format!(
+            "reason {} is not in onJobFailureReasons {:?}",
+            f.reason, rule.on_job_failure_reasons
+        ));
     }
     if !rule.on_job_failure_message_patterns.is_empty()
-        && !rule.on_job_failure_message_patterns.iter().any(|p| crate::pattern_match(p, f.message))
+        && !rule
+            .on_job_failure_message_patterns
+            .iter()
+            .any(|p| crate::pattern_match(p, f.message))
     {
         return Some(format!(
             "message \"{}\" matches none of onJobFailureMessagePatterns {:?}",
@@ -544,7 +649,13 @@ fn execute_failure_policy(
 ) -> Result<Decision, String> {
     let Some(fp) = &js.spec.failure_policy else {
         let job = first_failed(failed.iter().copied()).expect("failed is non-empty");
-        set_failed(status, REASON_FAILED_JOBS, &suffix(MSG_FAILED_JOBS, job.name), now, events);
+        set_failed(
+            status,
+            REASON_FAILED_JOBS,
+            &suffix(MSG_FAILED_JOBS, job.name),
+            now,
+            events,
+        );
         return Ok(Decision {
             rule: None,
             action: "FailJobSet".into(),
@@ -576,7 +687,11 @@ fn execute_failure_policy(
     }
     let (rule_name, action, job) = match matched {
         Some((r, j)) => (Some(r.name.clone()), r.action.clone(), j),
-        None => (None, "RestartJobSet".to_string(), first_failed(failed.iter().copied()).expect("non-empty")),
+        None => (
+            None,
+            "RestartJobSet".to_string(),
+            first_failed(failed.iter().copied()).expect("non-empty"),
+        ),
     };
     let rule_reason = match &rule_name {
         Some(n) => format!("FailurePolicy_{n}"),
@@ -590,16 +705,36 @@ fn execute_failure_policy(
         restart_attempt: None,
         failed_reason: None,
     };
-    let per_job_counted: i32 = status.replicated_jobs_status.iter().flat_map(|s| s.job_restarts_count_towards_max.iter()).sum();
-    let counted = if gates.restart_job { status.restarts_count_towards_max + per_job_counted } else { status.restarts_count_towards_max };
+    let per_job_counted: i32 = status
+        .replicated_jobs_status
+        .iter()
+        .flat_map(|s| s.job_restarts_count_towards_max.iter())
+        .sum();
+    let counted = if gates.restart_job {
+        status.restarts_count_towards_max + per_job_counted
+    } else {
+        status.restarts_count_towards_max
+    };
     let max = fp.max_restarts();
     let reach_max = |status: &mut JobSetStatus, events: &mut Vec<KEvent>, d: &mut Decision| {
-        set_failed(status, REASON_REACHED_MAX_RESTARTS, &suffix(MSG_REACHED_MAX_RESTARTS, job.name), now, events);
+        set_failed(
+            status,
+            REASON_REACHED_MAX_RESTARTS,
+            &suffix(MSG_REACHED_MAX_RESTARTS, job.name),
+            now,
+            events,
+        );
         d.failed_reason = Some(REASON_REACHED_MAX_RESTARTS);
     };
     match action.as_str() {
         "FailJobSet" => {
-            set_failed(status, REASON_FAIL_JOBSET_ACTION, &suffix("applying FailJobSet failure policy action", job.name), now, events);
+            set_failed(
+                status,
+                REASON_FAIL_JOBSET_ACTION,
+                &suffix("applying FailJobSet failure policy action", job.name),
+                now,
+                events,
+            );
             decision.failed_reason = Some(REASON_FAIL_JOBSET_ACTION);
         }
         "RestartJobSet" | "RestartJobSetAndIgnoreMaxRestarts" => {
@@ -613,19 +748,31 @@ fn execute_failure_policy(
                 }
                 let msg = suffix(&format!("applying {action} failure policy action"), job.name);
                 set_condition(status, COND_RESTARTING, true, &rule_reason, &msg, now, events);
-                events.push(KEvent { type_: "Warning", reason: format!("{action}FailurePolicyAction"), message: msg });
+                events.push(KEvent {
+                    type_: "Warning",
+                    reason: format!("{action}FailurePolicyAction"),
+                    message: msg,
+                });
                 decision.restart_attempt = Some(status.restarts);
             }
         }
         "RestartJob" | "RestartJobAndIgnoreMaxRestarts" => {
             if !gates.restart_job {
-                return Err(format!("failure policy action {action} requires the RestartJob feature gate"));
+                return Err(format!(
+                    "failure policy action {action} requires the RestartJob feature gate"
+                ));
             }
             let counts = action == "RestartJob";
             if counts && counted >= max {
                 reach_max(status, events, &mut decision);
             } else {
-                let replicas = js.spec.replicated_jobs.iter().find(|r| r.name == job.rj_name).map(|r| r.replicas()).unwrap_or(0);
+                let replicas = js
+                    .spec
+                    .replicated_jobs
+                    .iter()
+                    .find(|r| r.name == job.rj_name)
+                    .map(|r| r.replicas())
+                    .unwrap_or(0);
                 let Some(s) = status.replicated_jobs_status.iter_mut().find(|s| s.name == job.rj_name) else {
                     return Err(format!("replicated job {} not found in status", job.rj_name));
                 };
@@ -644,7 +791,11 @@ fn execute_failure_policy(
                     s.job_restarts_count_towards_max[k] += 1;
                 }
                 let msg = suffix(&format!("applying {action} failure policy action"), job.name);
-                events.push(KEvent { type_: "Warning", reason: format!("{action}FailurePolicyAction"), message: msg });
+                events.push(KEvent {
+                    type_: "Warning",
+                    reason: format!("{action}FailurePolicyAction"),
+                    message: msg,
+                });
             }
         }
         other => return Err(format!("unknown failure policy action {other}")),

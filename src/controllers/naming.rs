@@ -20,7 +20,14 @@ pub fn job_key(namespace: &str, job_name: &str) -> String {
 /// `<jobset>-<rj>-<jobIndex>-<podIndex>.<subdomain>` (`CoordinatorEndpoint`).
 pub fn coordinator_endpoint(js: &JobSet) -> Option<String> {
     let c = js.spec.coordinator.as_ref()?;
-    Some(format!("{}-{}-{}-{}.{}", js.metadata.name, c.replicated_job, c.job_index, c.pod_index, js.subdomain()))
+    Some(format!(
+        "{}-{}-{}-{}.{}",
+        js.metadata.name,
+        c.replicated_job,
+        c.job_index,
+        c.pod_index,
+        js.subdomain()
+    ))
 }
 
 /// Per-replicated-Job numbers that every child Job's labels need.
@@ -41,8 +48,17 @@ pub fn rj_numbers(js: &JobSet) -> (i32, Vec<RjNumbers>) {
     for (i, rj) in rjs.iter().enumerate() {
         let group = rj.group();
         let group_replicas = rjs.iter().filter(|r| r.group() == group).map(|r| r.replicas()).sum();
-        let group_offset = rjs[..i].iter().filter(|r| r.group() == group).map(|r| r.replicas()).sum();
-        out.push(RjNumbers { replicas: rj.replicas(), global_offset: offset, group_replicas, group_offset });
+        let group_offset = rjs[..i]
+            .iter()
+            .filter(|r| r.group() == group)
+            .map(|r| r.replicas())
+            .sum();
+        out.push(RjNumbers {
+            replicas: rj.replicas(),
+            global_offset: offset,
+            group_replicas,
+            group_offset,
+        });
         offset += rj.replicas();
     }
     (global, out)
@@ -117,7 +133,10 @@ pub fn pod_template_metadata(js: &JobSet, rj_index: usize, keys: &[(&'static str
 
 /// The exclusive-placement annotations: JobSet level first, replicated-Job template overrides.
 fn stamp_exclusive(js: &JobSet, rj_index: usize, annotations: &mut Labels) {
-    let levels = [&js.metadata.annotations, &js.spec.replicated_jobs[rj_index].template.metadata.annotations];
+    let levels = [
+        &js.metadata.annotations,
+        &js.spec.replicated_jobs[rj_index].template.metadata.annotations,
+    ];
     for a in levels {
         if let Some(t) = a.get(EXCLUSIVE_KEY) {
             annotations.insert(EXCLUSIVE_KEY.into(), t.clone());

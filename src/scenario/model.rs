@@ -127,12 +127,33 @@ pub struct Fault {
 
 #[derive(Debug, Clone)]
 pub enum FaultKind {
-    PodFailure { matcher: PodMatch, exit_code: i32 },
-    JobFailure { matcher: PodMatch, reason: String, message: String },
-    JobSuccess { matcher: PodMatch },
-    NodeFailure { target: NodeTarget, recover_after: Option<Millis>, drain: bool },
-    Update { jobset: String, namespace: String, action: UpdateAction },
-    DeleteObject { kind: String, name: String, namespace: String },
+    PodFailure {
+        matcher: PodMatch,
+        exit_code: i32,
+    },
+    JobFailure {
+        matcher: PodMatch,
+        reason: String,
+        message: String,
+    },
+    JobSuccess {
+        matcher: PodMatch,
+    },
+    NodeFailure {
+        target: NodeTarget,
+        recover_after: Option<Millis>,
+        drain: bool,
+    },
+    Update {
+        jobset: String,
+        namespace: String,
+        action: UpdateAction,
+    },
+    DeleteObject {
+        kind: String,
+        name: String,
+        namespace: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -159,9 +180,24 @@ pub struct Expectation {
 #[derive(Debug, Clone)]
 pub enum ExpectKind {
     State(Box<StateExpect>),
-    Order { first: EventFilter, then: EventFilter, from: Option<Millis>, to: Option<Millis> },
-    Event { filter: EventFilter, count: Option<u64>, min: Option<u64>, max: Option<u64>, from: Option<Millis>, to: Option<Millis> },
-    ValidationError { contains: String, jobset: Option<String> },
+    Order {
+        first: EventFilter,
+        then: EventFilter,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    },
+    Event {
+        filter: EventFilter,
+        count: Option<u64>,
+        min: Option<u64>,
+        max: Option<u64>,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    },
+    ValidationError {
+        contains: String,
+        jobset: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -32,18 +32,24 @@ impl std::error::Error for LoadError {}
 
 /// Reads and parses a scenario file (and the manifests it names).
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError { problems: vec![format!("{}: cannot read: {e}", path.display())] })?;
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
+        problems: vec![format!("{}: cannot read: {e}", path.display())],
+    })?;
     parse_scenario(&text, path)
 }
 
 /// Parses scenario text; `file` names it in messages and anchors relative manifest paths.
 pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, LoadError> {
     let fname = file.display().to_string();
-    let docs = parse_yaml_documents(text).map_err(|e| LoadError { problems: vec![format!("{fname}: {e}")] })?;
+    let docs = parse_yaml_documents(text).map_err(|e| LoadError {
+        problems: vec![format!("{fname}: {e}")],
+    })?;
     if docs.len() != 1 {
         return Err(LoadError {
-            problems: vec![format!("{fname}: expected exactly one YAML document, found {}", docs.len())],
+            problems: vec![format!(
+                "{fname}: expected exactly one YAML document, found {}",
+                docs.len()
+            )],
         });
     }
     let mut d = Diags::default();
@@ -65,8 +71,15 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, LoadError> {
 fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec<String>) -> Option<Scenario> {
     let mut o = Obj::new("", v, d)?;
     let name = o.req_str("name", d).unwrap_or_default();
-    if !name.is_empty() && !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        d.error("name", format!("invalid name \"{name}\": expected lowercase letters, digits and '-'"));
+    if !name.is_empty()
+        && !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        d.error(
+            "name",
+            format!("invalid name \"{name}\": expected lowercase letters, digits and '-'"),
+        );
     }
     let description = o.str("description", d).unwrap_or_default();
     let seed = o.u64("seed", d).unwrap_or(0);
@@ -79,7 +92,16 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
     let mut skipped = Vec::new();
     let mut not_simulated = Vec::new();
     for (p, item) in o.list("jobsets", d) {
-        parse_submission(&p, item, &base, d, manifest_problems, &mut submissions, &mut skipped, &mut not_simulated);
+        parse_submission(
+            &p,
+            item,
+            &base,
+            d,
+            manifest_problems,
+            &mut submissions,
+            &mut skipped,
+            &mut not_simulated,
+        );
     }
     let mut workload = Vec::new();
     for (p, item) in o.list("workload", d) {
@@ -107,7 +129,13 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
         }
     }
     if let Some(h) = o.get("hardship") {
-        d.error("hardship", format!("control-plane hardship is not implemented yet in this version (found {})", describe(h)));
+        d.error(
+            "hardship",
+            format!(
+                "control-plane hardship is not implemented yet in this version (found {})",
+                describe(h)
+            ),
+        );
     }
     let mut expect = Vec::new();
     for (p, item) in o.list("expect", d) {
@@ -155,7 +183,10 @@ pub fn parse_gates(o: Option<Obj<'_>>, d: &mut Diags) -> Gates {
                     d.error(path, "feature gate TLSOptions is locked to true");
                 }
             }
-            _ => d.error(path, crate::input::unknown_field_message(k, KNOWN_GATES.iter().copied()).replace("field", "feature gate")),
+            _ => d.error(
+                path,
+                crate::input::unknown_field_message(k, KNOWN_GATES.iter().copied()).replace("field", "feature gate"),
+            ),
         }
     }
     g
@@ -195,14 +226,24 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
         taints: Vec::new(),
         topology: Vec::new(),
     };
-    let Some(mut o) = o else { return Cluster { pools: vec![default_pool()], queues: Vec::new() } };
+    let Some(mut o) = o else {
+        return Cluster {
+            pools: vec![default_pool()],
+            queues: Vec::new(),
+        };
+    };
     let mut pools = Vec::new();
     let pool_items = o.list("nodePools", d);
     for (p, v) in &pool_items {
-        let Some(mut po) = Obj::new(p.clone(), v, d) else { continue };
+        let Some(mut po) = Obj::new(p.clone(), v, d) else {
+            continue;
+        };
         let name = po.req_str("name", d).unwrap_or_default();
         let count = po.u64("count", d).unwrap_or(1);
-        let mut capacity = po.get("capacity").map(|c| resource_map(&format!("{p}.capacity"), c, d)).unwrap_or_default();
+        let mut capacity = po
+            .get("capacity")
+            .map(|c| resource_map(&format!("{p}.capacity"), c, d))
+            .unwrap_or_default();
         capacity.entry("pods".into()).or_insert(110_000);
         let labels = po.str_map("labels", d);
         let mut taints = Vec::new();
@@ -213,7 +254,12 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
                 value: t.scalar_str("value", d).unwrap_or_default(),
                 effect: t.req_str("effect", d).unwrap_or_default(),
             };
-            crate::api::check_enum(&t.at("effect"), Some(&taint.effect), &["NoSchedule", "PreferNoSchedule", "NoExecute"], d);
+            crate::api::check_enum(
+                &t.at("effect"),
+                Some(&taint.effect),
+                &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+                d,
+            );
             t.finish(d, &[]);
             taints.push(taint);
         }
@@ -229,21 +275,36 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
         if pools.iter().any(|x: &NodePool| x.name == name) {
             d.error(format!("{p}.name"), format!("duplicate node pool name \"{name}\""));
         }
-        pools.push(NodePool { name, count: count.min(1_000_000) as u32, capacity, labels, taints, topology });
+        pools.push(NodePool {
+            name,
+            count: count.min(1_000_000) as u32,
+            capacity,
+            labels,
+            taints,
+            topology,
+        });
     }
     if !o.has("nodePools") {
         pools.push(default_pool());
     }
     let mut queues = Vec::new();
     for (p, v) in o.list("queues", d) {
-        let Some(mut q) = Obj::new(p.clone(), v, d) else { continue };
+        let Some(mut q) = Obj::new(p.clone(), v, d) else {
+            continue;
+        };
         let name = q.req_str("name", d).unwrap_or_default();
-        let nominal_quota = q.get("nominalQuota").map(|c| resource_map(&format!("{p}.nominalQuota"), c, d)).unwrap_or_default();
+        let nominal_quota = q
+            .get("nominalQuota")
+            .map(|c| resource_map(&format!("{p}.nominalQuota"), c, d))
+            .unwrap_or_default();
         q.finish(d, &[]);
         queues.push(Queue { name, nominal_quota });
     }
     if !queues.is_empty() {
-        d.error(o.at("queues"), "queues (Kueue-style admission) are not implemented yet in this version");
+        d.error(
+            o.at("queues"),
+            "queues (Kueue-style admission) are not implemented yet in this version",
+        );
     }
     o.finish(d, &[]);
     Cluster { pools, queues }
@@ -306,7 +367,10 @@ fn parse_submission(
                     }
                     Err(e) => manifest_problems.push(format!("{}: {e}", path.display())),
                 },
-                Err(e) => d.error(o.at("manifest"), format!("cannot read manifest {}: {e}", path.display())),
+                Err(e) => d.error(
+                    o.at("manifest"),
+                    format!("cannot read manifest {}: {e}", path.display()),
+                ),
             }
         }
         (None, Some(doc)) => docs.push((o.at("inline"), doc.clone())),
@@ -316,7 +380,11 @@ fn parse_submission(
     o.finish(d, &[]);
     for (source, doc) in docs {
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
-        let name = doc.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = doc
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if kind != "JobSet" {
             if doc.is_null() {
                 continue;
@@ -336,7 +404,12 @@ fn parse_submission(
             }
             not_simulated.extend(md.not_simulated.iter().map(|n| format!("{source}: {n}")));
             if md.errors.is_empty() {
-                out.push(Submission { at, queue: queue.clone(), source, jobset: js });
+                out.push(Submission {
+                    at,
+                    queue: queue.clone(),
+                    source,
+                    jobset: js,
+                });
             }
         } else {
             for e in &md.errors {
@@ -374,16 +447,30 @@ fn parse_workload_rule(p: &str, v: &Value, d: &mut Diags) -> Option<WorkloadRule
     };
     let exit_code = o.i32("exitCode", d).unwrap_or(0);
     o.finish(d, &[]);
-    Some(WorkloadRule { matcher, run_for, exit_code })
+    Some(WorkloadRule {
+        matcher,
+        run_for,
+        exit_code,
+    })
 }
 
-const FAULT_KINDS: &[&str] = &["podFailure", "jobFailure", "jobSuccess", "nodeFailure", "update", "deleteObject"];
+const FAULT_KINDS: &[&str] = &[
+    "podFailure",
+    "jobFailure",
+    "jobSuccess",
+    "nodeFailure",
+    "update",
+    "deleteObject",
+];
 
 fn parse_fault(p: &str, v: &Value, d: &mut Diags) -> Option<Fault> {
     let mut o = Obj::new(p, v, d)?;
     if o.has("random") {
         o.get("random");
-        d.error(o.at("random"), "random fault processes are not implemented yet in this version");
+        d.error(
+            o.at("random"),
+            "random fault processes are not implemented yet in this version",
+        );
         o.finish(d, &[]);
         return None;
     }
@@ -406,7 +493,13 @@ fn parse_fault(p: &str, v: &Value, d: &mut Diags) -> Option<Fault> {
     }
     o.finish(d, &[]);
     if count != 1 {
-        d.error(p, format!("expected exactly one fault or action: one of {}", FAULT_KINDS.join(", ")));
+        d.error(
+            p,
+            format!(
+                "expected exactly one fault or action: one of {}",
+                FAULT_KINDS.join(", ")
+            ),
+        );
         return None;
     }
     kind.map(|kind| Fault { at, kind })
@@ -423,7 +516,12 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
         "jobFailure" => {
             let matcher = parse_match_fields(&mut o, d);
             let reason = o.str("reason", d).unwrap_or_else(|| "BackoffLimitExceeded".into());
-            crate::api::check_enum(&o.at("reason"), Some(&reason), &crate::api::constants::JOB_FAILURE_REASONS, d);
+            crate::api::check_enum(
+                &o.at("reason"),
+                Some(&reason),
+                &crate::api::constants::JOB_FAILURE_REASONS,
+                d,
+            );
             let message = o.str("message", d).unwrap_or_else(|| match reason.as_str() {
                 "BackoffLimitExceeded" => crate::api::constants::JOB_MSG_BACKOFF_LIMIT.into(),
                 "DeadlineExceeded" => crate::api::constants::JOB_MSG_DEADLINE.into(),
@@ -431,9 +529,15 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
                 "FailedIndexes" => crate::api::constants::JOB_MSG_FAILED_INDEXES.into(),
                 _ => "injected failure".into(),
             });
-            FaultKind::JobFailure { matcher, reason, message }
+            FaultKind::JobFailure {
+                matcher,
+                reason,
+                message,
+            }
         }
-        "jobSuccess" => FaultKind::JobSuccess { matcher: parse_match_fields(&mut o, d) },
+        "jobSuccess" => FaultKind::JobSuccess {
+            matcher: parse_match_fields(&mut o, d),
+        },
         "nodeFailure" => {
             let node = o.str("node", d);
             let pool = o.str("pool", d);
@@ -443,13 +547,20 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
             crate::api::check_enum(&o.at("mode"), Some(&mode), &["crash", "drain"], d);
             let target = match (node, pool) {
                 (Some(n), None) => NodeTarget::Node(n),
-                (None, Some(pl)) => NodeTarget::Pool { pool: pl, count: count.unwrap_or(1) as u32 },
+                (None, Some(pl)) => NodeTarget::Pool {
+                    pool: pl,
+                    count: count.unwrap_or(1) as u32,
+                },
                 _ => {
                     d.error(p, "expected `node` or `pool` (with an optional `count`)");
                     return None;
                 }
             };
-            FaultKind::NodeFailure { target, recover_after, drain: mode == "drain" }
+            FaultKind::NodeFailure {
+                target,
+                recover_after,
+                drain: mode == "drain",
+            }
         }
         "update" => {
             let jobset = o.req_str("jobset", d).unwrap_or_default();
@@ -468,7 +579,10 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
                 let replicated_job = r.req_str("replicatedJob", d).unwrap_or_default();
                 let replicas = r.i32("replicas", d).unwrap_or(1);
                 r.finish(d, &[]);
-                actions.push(UpdateAction::Replicas { replicated_job, replicas });
+                actions.push(UpdateAction::Replicas {
+                    replicated_job,
+                    replicas,
+                });
             }
             if let Some(pv) = o.get("patch") {
                 actions.push(UpdateAction::Patch(pv.clone()));
@@ -478,7 +592,11 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
                 d.error(p, "expected exactly one of: suspend, resume, delete, replicas, patch");
                 return None;
             }
-            return Some(FaultKind::Update { jobset, namespace, action: actions.pop().expect("one action") });
+            return Some(FaultKind::Update {
+                jobset,
+                namespace,
+                action: actions.pop().expect("one action"),
+            });
         }
         "deleteObject" => {
             let kind = o.req_str("kind", d).unwrap_or_default();
@@ -505,13 +623,19 @@ fn parse_filter(o: Option<Obj<'_>>, d: &mut Diags) -> EventFilter {
                             crate::input::join(&o.path, "event"),
                             match crate::input::nearest(name, crate::trace::EVENT_NAMES.iter().copied()) {
                                 Some(s) => format!("unknown trace event \"{name}\"; did you mean \"{s}\"?"),
-                                None => format!("unknown trace event \"{name}\"; expected one of: {}", crate::trace::EVENT_NAMES.join(", ")),
+                                None => format!(
+                                    "unknown trace event \"{name}\"; expected one of: {}",
+                                    crate::trace::EVENT_NAMES.join(", ")
+                                ),
                             },
                         );
                     }
                     f.event = Some(name.to_string());
                 }
-                None => d.error(crate::input::join(&o.path, "event"), format!("expected an event name, found {}", describe(v))),
+                None => d.error(
+                    crate::input::join(&o.path, "event"),
+                    format!("expected an event name, found {}", describe(v)),
+                ),
             }
             continue;
         }
@@ -550,7 +674,14 @@ fn parse_expectation(p: &str, v: &Value, d: &mut Diags) -> Option<Expectation> {
         if count.is_none() && min.is_none() && max.is_none() {
             d.error(p, "expected `count`, `min` or `max` with `event`");
         }
-        ExpectKind::Event { filter, count, min, max, from, to }
+        ExpectKind::Event {
+            filter,
+            count,
+            min,
+            max,
+            from,
+            to,
+        }
     } else if o.has("validationError") {
         let mut ve = o.obj("validationError", d)?;
         let contains = ve.req_str("contains", d).unwrap_or_default();
@@ -560,12 +691,18 @@ fn parse_expectation(p: &str, v: &Value, d: &mut Diags) -> Option<Expectation> {
     } else if o.has("jobset") {
         ExpectKind::State(Box::new(parse_state(&mut o, d)))
     } else {
-        d.error(p, "expected one of: `jobset` (state), `order`, `event`, `validationError`");
+        d.error(
+            p,
+            "expected one of: `jobset` (state), `order`, `event`, `validationError`",
+        );
         o.finish_with(d, &[], false);
         return None;
     };
     o.finish(d, &[]);
-    Some(Expectation { path: p.to_string(), kind })
+    Some(Expectation {
+        path: p.to_string(),
+        kind,
+    })
 }
 
 fn parse_state(o: &mut Obj<'_>, d: &mut Diags) -> StateExpect {
@@ -578,7 +715,12 @@ fn parse_state(o: &mut Obj<'_>, d: &mut Diags) -> StateExpect {
         restarts_count_towards_max: o.i64("restartsCountTowardsMax", d),
         ..Default::default()
     };
-    crate::api::check_enum(&o.at("terminalState"), s.terminal_state.as_deref(), &["Completed", "Failed", "None"], d);
+    crate::api::check_enum(
+        &o.at("terminalState"),
+        s.terminal_state.as_deref(),
+        &["Completed", "Failed", "None"],
+        d,
+    );
     for (p, v) in o.list("conditions", d) {
         let Some(mut c) = Obj::new(p, v, d) else { continue };
         s.conditions.push(CondExpect {
@@ -593,15 +735,27 @@ fn parse_state(o: &mut Obj<'_>, d: &mut Diags) -> StateExpect {
     if let Some(r) = o.obj("replicatedJobsStatus", d) {
         for (k, v) in r.map {
             let path = crate::input::join(&r.path, k);
-            let Some(fields) = Obj::new(path.clone(), v, d) else { continue };
-            const RJ_KEYS: &[&str] =
-                &["ready", "succeeded", "failed", "active", "suspended", "jobRestarts", "jobRestartsCountTowardsMax"];
+            let Some(fields) = Obj::new(path.clone(), v, d) else {
+                continue;
+            };
+            const RJ_KEYS: &[&str] = &[
+                "ready",
+                "succeeded",
+                "failed",
+                "active",
+                "suspended",
+                "jobRestarts",
+                "jobRestartsCountTowardsMax",
+            ];
             let mut m = BTreeMap::new();
             for (fk, fv) in fields.map {
                 if RJ_KEYS.contains(&fk.as_str()) {
                     m.insert(fk.clone(), fv.clone());
                 } else {
-                    d.error(crate::input::join(&path, fk), crate::input::unknown_field_message(fk, RJ_KEYS.iter().copied()));
+                    d.error(
+                        crate::input::join(&path, fk),
+                        crate::input::unknown_field_message(fk, RJ_KEYS.iter().copied()),
+                    );
                 }
             }
             s.replicated_jobs_status.push((k.clone(), m));

@@ -32,12 +32,18 @@ impl World {
             js.metadata.name = format!("{prefix}{}", self.name_suffix());
         }
         if let Some(q) = &sub.queue {
-            js.metadata.labels.entry(QUEUE_NAME_LABEL.into()).or_insert_with(|| q.clone());
+            js.metadata
+                .labels
+                .entry(QUEUE_NAME_LABEL.into())
+                .or_insert_with(|| q.clone());
         }
         let key = (js.metadata.namespace.clone(), js.metadata.name.clone());
         let gates = self.gates();
         let reject = |w: &mut World, msg: String| {
-            let mut ev = TraceEvent { event: "JobSetRejected", ..Default::default() };
+            let mut ev = TraceEvent {
+                event: "JobSetRejected",
+                ..Default::default()
+            };
             ev.jobset = Some(key.1.as_str().into());
             ev.namespace = Some(key.0.as_str().into());
             ev.message = Some(msg.clone());
@@ -61,7 +67,12 @@ impl World {
         let rv = self.next_rv();
         let name: Name = js.metadata.name.as_str().into();
         let namespace: Name = js.metadata.namespace.as_str().into();
-        let rj_names = js.spec.replicated_jobs.iter().map(|r| Name::from(r.name.as_str())).collect();
+        let rj_names = js
+            .spec
+            .replicated_jobs
+            .iter()
+            .map(|r| Name::from(r.name.as_str()))
+            .collect();
         let id = self.jobsets.insert(JobSetObj {
             uid,
             js,
@@ -75,7 +86,13 @@ impl World {
             rj_names,
         });
         self.jobset_names.insert(key.clone(), id);
-        self.history.insert(key, JobSetSummaryRecord { created: self.now, ..Default::default() });
+        self.history.insert(
+            key,
+            JobSetSummaryRecord {
+                created: self.now,
+                ..Default::default()
+            },
+        );
         let ev = self.jobset_event("JobSetCreated", id);
         self.emit(ev);
         self.enqueue_jobset(id, self.sc.timing.controller_delay);
@@ -117,8 +134,9 @@ impl World {
                 }
             })
             .collect();
-        let service_exists =
-            self.services.contains_key(&(jso.js.namespace().to_string(), jso.js.subdomain().to_string()));
+        let service_exists = self
+            .services
+            .contains_key(&(jso.js.namespace().to_string(), jso.js.subdomain().to_string()));
         let input = Input {
             js: &jso.js,
             deleting: jso.deletion.is_some(),
@@ -275,14 +293,21 @@ impl World {
         if jso.deletion.is_some() {
             return;
         }
-        jso.deletion = Some(Deletion { at: self.now, foreground: true });
+        jso.deletion = Some(Deletion {
+            at: self.now,
+            foreground: true,
+        });
         let jobs: Vec<JobId> = jso.jobs.values().copied().collect();
         let ns = jso.js.namespace().to_string();
         for j in jobs {
             self.delete_job(j, true);
         }
-        let owned: Vec<(String, String)> =
-            self.services.iter().filter(|(_, s)| s.owner == Some(id)).map(|(k, _)| k.clone()).collect();
+        let owned: Vec<(String, String)> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.owner == Some(id))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in owned {
             self.remove_service(&k.0, &k.1);
         }
@@ -317,7 +342,13 @@ impl World {
             namespace: ns.clone(),
             owner: Some(id),
             selector_jobset: jso.js.metadata.name.clone(),
-            publish_not_ready: jso.js.spec.network.as_ref().and_then(|n| n.publish_not_ready_addresses).unwrap_or(true),
+            publish_not_ready: jso
+                .js
+                .spec
+                .network
+                .as_ref()
+                .and_then(|n| n.publish_not_ready_addresses)
+                .unwrap_or(true),
         };
         self.services.insert((ns.clone(), name.clone()), svc);
         self.next_rv();
@@ -328,8 +359,13 @@ impl World {
     }
 
     pub(super) fn remove_service(&mut self, ns: &str, name: &str) {
-        let Some(svc) = self.services.remove(&(ns.to_string(), name.to_string())) else { return };
-        let mut ev = TraceEvent { event: "ServiceDeleted", ..Default::default() };
+        let Some(svc) = self.services.remove(&(ns.to_string(), name.to_string())) else {
+            return;
+        };
+        let mut ev = TraceEvent {
+            event: "ServiceDeleted",
+            ..Default::default()
+        };
         ev.namespace = Some(ns.into());
         ev.jobset = Some(svc.selector_jobset.as_str().into());
         ev.object = Some(format!("Service/{name}"));
@@ -349,8 +385,14 @@ impl World {
         let rj_names = jso.rj_names.clone();
         let (global, nums) = naming::rj_numbers(&js);
         let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
-        let mut specs: BTreeMap<usize, (Arc<crate::api::JobSpec>, Arc<crate::api::PodTemplateSpec>, Arc<Vec<(usize, i64)>>)> =
-            BTreeMap::new();
+        let mut specs: BTreeMap<
+            usize,
+            (
+                Arc<crate::api::JobSpec>,
+                Arc<crate::api::PodTemplateSpec>,
+                Arc<Vec<(usize, i64)>>,
+            ),
+        > = BTreeMap::new();
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];
@@ -359,7 +401,12 @@ impl World {
                 .or_insert_with(|| {
                     let (jl, ja) = naming::job_metadata(&js, rj_index, &[]);
                     let (pl, pa) = naming::pod_template_metadata(&js, rj_index, &[]);
-                    Arc::new(TemplateMeta { job_labels: jl, job_annotations: ja, pod_labels: pl, pod_annotations: pa })
+                    Arc::new(TemplateMeta {
+                        job_labels: jl,
+                        job_annotations: ja,
+                        pod_labels: pl,
+                        pod_annotations: pa,
+                    })
                 })
                 .clone();
             let (spec, tmpl, reqs) = specs
@@ -384,7 +431,10 @@ impl World {
                 .clone();
             let restart_attempt = js.status.restarts;
             let job_restart_attempt = self.sc.gates.restart_job.then(|| {
-                js.status.rj_status(&rj.name).and_then(|s| s.job_restarts.get(job_index as usize).copied()).unwrap_or(0)
+                js.status
+                    .rj_status(&rj.name)
+                    .and_then(|s| s.job_restarts.get(job_index as usize).copied())
+                    .unwrap_or(0)
             });
             let keys = naming::jobset_keys(
                 &js,
@@ -403,7 +453,9 @@ impl World {
                 let mut ev = self.jobset_event("Event", id);
                 ev.type_ = Some("Warning");
                 ev.reason = Some(EVENT_JOB_CREATION_FAILED.into());
-                ev.message = Some(format!("job \"{name}\" creation failed with error: jobs.batch \"{name}\" already exists"));
+                ev.message = Some(format!(
+                    "job \"{name}\" creation failed with error: jobs.batch \"{name}\" already exists"
+                ));
                 ev.object = Some(format!("JobSet/{}", js.metadata.name));
                 self.emit(ev);
                 continue;
@@ -481,7 +533,12 @@ impl World {
         let merge = resume_from.and_then(|(js, rj)| {
             let jso = self.jobsets.get(js)?;
             let t = &jso.js.spec.replicated_jobs.get(rj)?.template.spec.template;
-            Some((t.metadata.labels.clone(), t.metadata.annotations.clone(), t.spec.node_selector.clone(), t.spec.tolerations.clone()))
+            Some((
+                t.metadata.labels.clone(),
+                t.metadata.annotations.clone(),
+                t.spec.node_selector.clone(),
+                t.spec.tolerations.clone(),
+            ))
         });
         let rv = self.next_rv();
         let Some(j) = self.jobs.get_mut(jid) else { return };
@@ -495,7 +552,9 @@ impl World {
             j.status.start_time = None;
             j.resume_labels.extend(labels);
             j.resume_annotations.extend(annotations);
-            let changed = node_selector.iter().any(|(k, v)| j.pod_template.spec.node_selector.get(k) != Some(v))
+            let changed = node_selector
+                .iter()
+                .any(|(k, v)| j.pod_template.spec.node_selector.get(k) != Some(v))
                 || tolerations.iter().any(|t| !j.pod_template.spec.tolerations.contains(t));
             if changed {
                 let t = Arc::make_mut(&mut j.pod_template);
@@ -516,7 +575,10 @@ impl World {
         if j.deletion.is_some() && foreground {
             return;
         }
-        j.deletion = Some(Deletion { at: self.now, foreground });
+        j.deletion = Some(Deletion {
+            at: self.now,
+            foreground,
+        });
         let pods: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
         for p in pods {
             self.delete_pod(p);
@@ -570,30 +632,49 @@ impl World {
         let sc = self.sc.clone();
         let f = &sc.faults[i];
         match &f.kind {
-            FaultKind::Update { jobset, namespace, action } => self.user_update(jobset, namespace, action),
+            FaultKind::Update {
+                jobset,
+                namespace,
+                action,
+            } => self.user_update(jobset, namespace, action),
             FaultKind::DeleteObject { kind, name, namespace } => self.user_delete(kind, name, namespace),
             FaultKind::PodFailure { matcher, exit_code } => {
                 let targets: Vec<PodId> = self
                     .pods
                     .iter()
-                    .filter(|(_, p)| p.running && p.deletion.is_none() && !p.phase.terminal() && self.pod_matches(p, matcher))
+                    .filter(|(_, p)| {
+                        p.running && p.deletion.is_none() && !p.phase.terminal() && self.pod_matches(p, matcher)
+                    })
                     .map(|(id, _)| id)
                     .collect();
-                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
-                ev.cause = Some(format!("podFailure (exit code {exit_code}) on {} pod(s)", targets.len()));
+                let mut ev = TraceEvent {
+                    event: "FaultInjected",
+                    ..Default::default()
+                };
+                ev.cause = Some(format!(
+                    "podFailure (exit code {exit_code}) on {} pod(s)",
+                    targets.len()
+                ));
                 self.emit(ev);
                 for p in targets {
                     self.container_exit(p, *exit_code, Some("podFailure"));
                 }
             }
-            FaultKind::JobFailure { matcher, reason, message } => {
+            FaultKind::JobFailure {
+                matcher,
+                reason,
+                message,
+            } => {
                 let targets: Vec<JobId> = self
                     .jobs
                     .iter()
                     .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
                     .map(|(id, _)| id)
                     .collect();
-                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+                let mut ev = TraceEvent {
+                    event: "FaultInjected",
+                    ..Default::default()
+                };
                 ev.cause = Some(format!("jobFailure ({reason}) on {} job(s)", targets.len()));
                 self.emit(ev);
                 for j in targets {
@@ -607,14 +688,21 @@ impl World {
                     .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
                     .map(|(id, _)| id)
                     .collect();
-                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+                let mut ev = TraceEvent {
+                    event: "FaultInjected",
+                    ..Default::default()
+                };
                 ev.cause = Some(format!("jobSuccess on {} job(s)", targets.len()));
                 self.emit(ev);
                 for j in targets {
                     self.force_job_outcome(j, None);
                 }
             }
-            FaultKind::NodeFailure { target, recover_after, drain } => {
+            FaultKind::NodeFailure {
+                target,
+                recover_after,
+                drain,
+            } => {
                 let nodes: Vec<NodeId> = match target {
                     crate::scenario::NodeTarget::Node(n) => self.node_names.get(n).copied().into_iter().collect(),
                     crate::scenario::NodeTarget::Pool { pool, count } => {
@@ -628,8 +716,15 @@ impl World {
                             .collect()
                     }
                 };
-                let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
-                ev.cause = Some(format!("nodeFailure ({}) on {} node(s)", if *drain { "drain" } else { "crash" }, nodes.len()));
+                let mut ev = TraceEvent {
+                    event: "FaultInjected",
+                    ..Default::default()
+                };
+                ev.cause = Some(format!(
+                    "nodeFailure ({}) on {} node(s)",
+                    if *drain { "drain" } else { "crash" },
+                    nodes.len()
+                ));
                 self.emit(ev);
                 for n in nodes {
                     self.node_fail(n, *recover_after, *drain);
@@ -639,7 +734,10 @@ impl World {
     }
 
     fn update_rejected(&mut self, jobset: &str, namespace: &str, msg: String) {
-        let mut ev = TraceEvent { event: "UpdateRejected", ..Default::default() };
+        let mut ev = TraceEvent {
+            event: "UpdateRejected",
+            ..Default::default()
+        };
         ev.jobset = Some(jobset.into());
         ev.namespace = Some(namespace.into());
         ev.message = Some(msg.clone());
@@ -649,7 +747,11 @@ impl World {
 
     fn user_update(&mut self, jobset: &str, namespace: &str, action: &UpdateAction) {
         let Some(id) = self.jobset_id(namespace, jobset) else {
-            self.update_rejected(jobset, namespace, format!("jobsets.jobset.x-k8s.io \"{jobset}\" not found"));
+            self.update_rejected(
+                jobset,
+                namespace,
+                format!("jobsets.jobset.x-k8s.io \"{jobset}\" not found"),
+            );
             return;
         };
         if let UpdateAction::Delete = action {
@@ -661,11 +763,17 @@ impl World {
         match action {
             UpdateAction::Suspend(s) => merge_patch(&mut value, &serde_json::json!({"spec": {"suspend": s}})),
             UpdateAction::Patch(p) => merge_patch(&mut value, p),
-            UpdateAction::Replicas { replicated_job, replicas } => {
+            UpdateAction::Replicas {
+                replicated_job,
+                replicas,
+            } => {
                 if let Some(list) = value.pointer_mut("/spec/replicatedJobs").and_then(|v| v.as_array_mut()) {
                     for rj in list {
                         if rj.get("name").and_then(|n| n.as_str()) == Some(replicated_job.as_str()) {
-                            merge_patch(rj, &serde_json::json!({"template": {"spec": {"parallelism": replicas, "completions": replicas}}}));
+                            merge_patch(
+                                rj,
+                                &serde_json::json!({"template": {"spec": {"parallelism": replicas, "completions": replicas}}}),
+                            );
                         }
                     }
                 }
@@ -675,7 +783,11 @@ impl World {
         let mut d = crate::input::Diags::default();
         let Some(mut new) = JobSet::parse(&value, &mut d).filter(|_| !d.has_errors()) else {
             let msg = d.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
-            self.update_rejected(jobset, namespace, format!("JobSet.jobset.x-k8s.io \"{jobset}\" is invalid: {msg}"));
+            self.update_rejected(
+                jobset,
+                namespace,
+                format!("JobSet.jobset.x-k8s.io \"{jobset}\" is invalid: {msg}"),
+            );
             return;
         };
         new.status = old.status.clone();
@@ -694,7 +806,10 @@ impl World {
     }
 
     fn user_delete(&mut self, kind: &str, name: &str, namespace: &str) {
-        let mut ev = TraceEvent { event: "FaultInjected", ..Default::default() };
+        let mut ev = TraceEvent {
+            event: "FaultInjected",
+            ..Default::default()
+        };
         ev.cause = Some(format!("deleteObject {kind}/{name}"));
         ev.namespace = Some(namespace.into());
         self.emit(ev);
@@ -729,7 +844,9 @@ impl World {
 fn hostname_matches(p: &PodObj, name: &str, w: &World) -> bool {
     p.index >= 0
         && p.deletion.is_none()
-        && w.jobs.get(p.job).is_some_and(|j| name.len() > j.name.len() && name.starts_with(&*j.name) && name[j.name.len()..] == *format!("-{}", p.index))
+        && w.jobs.get(p.job).is_some_and(|j| {
+            name.len() > j.name.len() && name.starts_with(&*j.name) && name[j.name.len()..] == *format!("-{}", p.index)
+        })
 }
 
 /// RFC 7386 JSON merge patch.

@@ -17,8 +17,22 @@ pub struct Outcome {
 #[derive(Debug)]
 enum W {
     Other,
-    Event { filter: EventFilter, from: Option<Millis>, to: Option<Millis>, count: u64 },
-    Order { first: EventFilter, then: EventFilter, from: Option<Millis>, to: Option<Millis>, firsts: u64, thens: u64, first_then: Option<(u64, Millis)>, violation: Option<String> },
+    Event {
+        filter: EventFilter,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        count: u64,
+    },
+    Order {
+        first: EventFilter,
+        then: EventFilter,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        firsts: u64,
+        thens: u64,
+        first_then: Option<(u64, Millis)>,
+        violation: Option<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -57,7 +71,12 @@ impl Watchers {
         let items = expect
             .iter()
             .map(|e| match &e.kind {
-                ExpectKind::Event { filter, from, to, .. } => W::Event { filter: filter.clone(), from: *from, to: *to, count: 0 },
+                ExpectKind::Event { filter, from, to, .. } => W::Event {
+                    filter: filter.clone(),
+                    from: *from,
+                    to: *to,
+                    count: 0,
+                },
                 ExpectKind::Order { first, then, from, to } => W::Order {
                     first: first.clone(),
                     then: then.clone(),
@@ -71,19 +90,36 @@ impl Watchers {
                 _ => W::Other,
             })
             .collect();
-        Watchers { items, outcomes: Vec::new() }
+        Watchers {
+            items,
+            outcomes: Vec::new(),
+        }
     }
 
     pub fn observe(&mut self, ev: &TraceEvent) {
         for w in &mut self.items {
             match w {
                 W::Other => {}
-                W::Event { filter, from, to, count } => {
+                W::Event {
+                    filter,
+                    from,
+                    to,
+                    count,
+                } => {
                     if in_window(ev.t, *from, *to) && filter_matches(filter, ev) {
                         *count += 1;
                     }
                 }
-                W::Order { first, then, from, to, firsts, thens, first_then, violation } => {
+                W::Order {
+                    first,
+                    then,
+                    from,
+                    to,
+                    firsts,
+                    thens,
+                    first_then,
+                    violation,
+                } => {
                     if !in_window(ev.t, *from, *to) {
                         continue;
                     }
@@ -109,32 +145,65 @@ impl Watchers {
         }
     }
 
-
     /// Final outcomes of trace and validation expectations (call once, after the run).
     pub fn finalize(&mut self, expect: &[Expectation], rejections: &[(Millis, String, String)]) {
         for (e, w) in expect.iter().zip(&self.items) {
             match (&e.kind, w) {
-                (ExpectKind::Event { filter, count, min, max, .. }, W::Event { count: seen, .. }) => {
+                (
+                    ExpectKind::Event {
+                        filter,
+                        count,
+                        min,
+                        max,
+                        ..
+                    },
+                    W::Event { count: seen, .. },
+                ) => {
                     let seen = *seen;
                     let mut problems = Vec::new();
                     if count.is_some_and(|c| c != seen) {
-                        problems.push(format!("expected exactly {} matching event(s), saw {seen}", count.unwrap_or(0)));
+                        problems.push(format!(
+                            "expected exactly {} matching event(s), saw {seen}",
+                            count.unwrap_or(0)
+                        ));
                     }
                     if min.is_some_and(|m| seen < m) {
-                        problems.push(format!("expected at least {} matching event(s), saw {seen}", min.unwrap_or(0)));
+                        problems.push(format!(
+                            "expected at least {} matching event(s), saw {seen}",
+                            min.unwrap_or(0)
+                        ));
                     }
                     if max.is_some_and(|m| seen > m) {
-                        problems.push(format!("expected at most {} matching event(s), saw {seen}", max.unwrap_or(0)));
+                        problems.push(format!(
+                            "expected at most {} matching event(s), saw {seen}",
+                            max.unwrap_or(0)
+                        ));
                     }
                     let ok = problems.is_empty();
                     let message = format!(
                         "event {}: {}",
                         describe_filter(filter),
-                        if ok { format!("{seen} matching, as expected") } else { problems.join("; ") }
+                        if ok {
+                            format!("{seen} matching, as expected")
+                        } else {
+                            problems.join("; ")
+                        }
                     );
-                    self.outcomes.push(Outcome { path: e.path.clone(), ok, message });
+                    self.outcomes.push(Outcome {
+                        path: e.path.clone(),
+                        ok,
+                        message,
+                    });
                 }
-                (ExpectKind::Order { first, then, .. }, W::Order { firsts, thens, violation, .. }) => {
+                (
+                    ExpectKind::Order { first, then, .. },
+                    W::Order {
+                        firsts,
+                        thens,
+                        violation,
+                        ..
+                    },
+                ) => {
                     let (ok, why) = if *firsts == 0 {
                         (false, "no event matched `first`".to_string())
                     } else if *thens == 0 {
@@ -142,29 +211,49 @@ impl Watchers {
                     } else if let Some(v) = violation {
                         (false, v.clone())
                     } else {
-                        (true, format!("all {firsts} `first` event(s) precede all {thens} `then` event(s)"))
+                        (
+                            true,
+                            format!("all {firsts} `first` event(s) precede all {thens} `then` event(s)"),
+                        )
                     };
-                    let message = format!("order {} before {}: {why}", describe_filter(first), describe_filter(then));
-                    self.outcomes.push(Outcome { path: e.path.clone(), ok, message });
+                    let message = format!(
+                        "order {} before {}: {why}",
+                        describe_filter(first),
+                        describe_filter(then)
+                    );
+                    self.outcomes.push(Outcome {
+                        path: e.path.clone(),
+                        ok,
+                        message,
+                    });
                 }
                 (ExpectKind::ValidationError { contains, jobset }, _) => {
-                    let hit = rejections
-                        .iter()
-                        .find(|(_, js, msg)| msg.contains(contains.as_str()) && jobset.as_deref().is_none_or(|j| j == js));
+                    let hit = rejections.iter().find(|(_, js, msg)| {
+                        msg.contains(contains.as_str()) && jobset.as_deref().is_none_or(|j| j == js)
+                    });
                     let (ok, message) = match hit {
                         Some((_, js, msg)) => (true, format!("{js} was rejected: {msg}")),
-                        None if rejections.is_empty() => {
-                            (false, format!("expected a rejection containing \"{contains}\", but nothing was rejected"))
-                        }
+                        None if rejections.is_empty() => (
+                            false,
+                            format!("expected a rejection containing \"{contains}\", but nothing was rejected"),
+                        ),
                         None => (
                             false,
                             format!(
                                 "expected a rejection containing \"{contains}\"; rejections seen: {}",
-                                rejections.iter().map(|(_, j, m)| format!("{j}: {m}")).collect::<Vec<_>>().join(" | ")
+                                rejections
+                                    .iter()
+                                    .map(|(_, j, m)| format!("{j}: {m}"))
+                                    .collect::<Vec<_>>()
+                                    .join(" | ")
                             ),
                         ),
                     };
-                    self.outcomes.push(Outcome { path: e.path.clone(), ok, message });
+                    self.outcomes.push(Outcome {
+                        path: e.path.clone(),
+                        ok,
+                        message,
+                    });
                 }
                 _ => {}
             }
@@ -178,17 +267,26 @@ pub fn state_outcome(e: &Expectation, w: &World) -> Option<Outcome> {
     let ExpectKind::State(s) = &e.kind else { return None };
     let problems = check_state(s, w);
     let ok = problems.is_empty();
-    let at = s.at.map(crate::units::format_duration).unwrap_or_else(|| "end of run".into());
+    let at =
+        s.at.map(crate::units::format_duration)
+            .unwrap_or_else(|| "end of run".into());
     let message = if ok {
         format!("jobset {} at {at}: as expected", s.jobset)
     } else {
         format!("jobset {} at {at}: {}", s.jobset, problems.join("; "))
     };
-    Some(Outcome { path: e.path.clone(), ok, message })
+    Some(Outcome {
+        path: e.path.clone(),
+        ok,
+        message,
+    })
 }
 
 fn path_index(p: &str) -> usize {
-    p.trim_start_matches("expect[").trim_end_matches(']').parse().unwrap_or(usize::MAX)
+    p.trim_start_matches("expect[")
+        .trim_end_matches(']')
+        .parse()
+        .unwrap_or(usize::MAX)
 }
 
 fn check_labels(what: &str, expected: &Labels, seen: &Labels, out: &mut Vec<String>) {
@@ -206,7 +304,11 @@ pub fn subset_matches(expected: &Value, seen: &Value, path: &str, out: &mut Vec<
     match (expected, seen) {
         (Value::Object(e), Value::Object(s)) => {
             for (k, v) in e {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match s.get(k) {
                     Some(x) => subset_matches(v, x, &p, out),
                     None if v.is_null() => {}
@@ -228,7 +330,11 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
     let id = w.jobset_id(&s.namespace, &s.jobset);
     if let Some(exists) = s.exists {
         if exists != id.is_some() {
-            out.push(if exists { "expected the JobSet to exist, but it is gone".into() } else { "expected the JobSet to be gone, but it exists".into() });
+            out.push(if exists {
+                "expected the JobSet to exist, but it is gone".into()
+            } else {
+                "expected the JobSet to be gone, but it exists".into()
+            });
             return out;
         }
     }
@@ -241,7 +347,10 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
                 crate::units::format_duration(within),
                 crate::units::format_duration(t)
             )),
-            None => out.push(format!("expected to finish within {}, but it did not finish", crate::units::format_duration(within))),
+            None => out.push(format!(
+                "expected to finish within {}, but it did not finish",
+                crate::units::format_duration(within)
+            )),
         }
     }
     let Some(id) = id else {
@@ -255,8 +364,13 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
         if needs_object {
             let why = match hist {
                 None => "it was never created".to_string(),
-                Some(h) if h.rejected.is_some() => format!("it was rejected: {}", h.rejected.clone().unwrap_or_default()),
-                Some(h) if h.deleted_at.is_some() => format!("it was deleted at {}", crate::units::format_duration(h.deleted_at.unwrap_or(0))),
+                Some(h) if h.rejected.is_some() => {
+                    format!("it was rejected: {}", h.rejected.clone().unwrap_or_default())
+                }
+                Some(h) if h.deleted_at.is_some() => format!(
+                    "it was deleted at {}",
+                    crate::units::format_duration(h.deleted_at.unwrap_or(0))
+                ),
                 Some(_) => "it does not exist".to_string(),
             };
             out.push(format!("JobSet {}/{} not found: {why}", s.namespace, s.jobset));
@@ -266,7 +380,11 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
     let jso = w.jobsets.get(id).expect("indexed");
     let st = &jso.js.status;
     if let Some(ts) = &s.terminal_state {
-        let seen = if st.terminal_state.is_empty() { "None" } else { st.terminal_state.as_str() };
+        let seen = if st.terminal_state.is_empty() {
+            "None"
+        } else {
+            st.terminal_state.as_str()
+        };
         if ts != seen {
             out.push(format!("terminalState: expected {ts}, saw {seen}"));
         }
@@ -278,7 +396,10 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
     }
     if let Some(r) = s.restarts_count_towards_max {
         if r != i64::from(st.restarts_count_towards_max) {
-            out.push(format!("restartsCountTowardsMax: expected {r}, saw {}", st.restarts_count_towards_max));
+            out.push(format!(
+                "restartsCountTowardsMax: expected {r}, saw {}",
+                st.restarts_count_towards_max
+            ));
         }
     }
     for c in &s.conditions {
@@ -286,7 +407,11 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
             None => out.push(format!(
                 "condition {}: expected present, but the JobSet has [{}]",
                 c.type_,
-                st.conditions.iter().map(|c| format!("{}={}", c.type_, c.status)).collect::<Vec<_>>().join(", ")
+                st.conditions
+                    .iter()
+                    .map(|c| format!("{}={}", c.type_, c.status))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             Some(x) => {
                 for (field, exp, seen) in [
@@ -296,7 +421,10 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
                 ] {
                     if let Some(e) = exp {
                         if e != seen {
-                            out.push(format!("condition {} {field}: expected \"{e}\", saw \"{seen}\"", c.type_));
+                            out.push(format!(
+                                "condition {} {field}: expected \"{e}\", saw \"{seen}\"",
+                                c.type_
+                            ));
                         }
                     }
                 }
@@ -305,7 +433,10 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
     }
     for t in &s.absent_conditions {
         if let Some(x) = crate::api::find_condition(&st.conditions, t) {
-            out.push(format!("condition {t}: expected absent, saw status {} reason {}", x.status, x.reason));
+            out.push(format!(
+                "condition {t}: expected absent, saw status {} reason {}",
+                x.status, x.reason
+            ));
         }
     }
     for (rj, fields) in &s.replicated_jobs_status {
@@ -328,7 +459,12 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
             Some(jid) => {
                 let (labels, annotations) = w.job_labels(*jid);
                 check_labels(&format!("job {} label", je.name), &je.labels, &labels, &mut out);
-                check_labels(&format!("job {} annotation", je.name), &je.annotations, &annotations, &mut out);
+                check_labels(
+                    &format!("job {} annotation", je.name),
+                    &je.annotations,
+                    &annotations,
+                    &mut out,
+                );
                 if let Some(sus) = je.suspended {
                     let seen = w.jobs.get(*jid).is_some_and(|j| j.suspend);
                     if sus != seen {
@@ -370,7 +506,12 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
             }
         }
         if let Some(sd) = &pe.subdomain {
-            let seen = j.subdomain.as_deref().map(str::to_string).or_else(|| j.pod_template.spec.subdomain.clone()).unwrap_or_default();
+            let seen = j
+                .subdomain
+                .as_deref()
+                .map(str::to_string)
+                .or_else(|| j.pod_template.spec.subdomain.clone())
+                .unwrap_or_default();
             if sd != &seen {
                 out.push(format!("{what} subdomain: expected \"{sd}\", saw \"{seen}\""));
             }
@@ -426,7 +567,10 @@ impl World {
         let p = self.pods.get(pid).expect("exists");
         let j = self.jobs.get(p.job).expect("exists");
         let (mut labels, mut annotations) = match &j.stamp {
-            Some(s) => (s.template_meta.pod_labels.clone(), s.template_meta.pod_annotations.clone()),
+            Some(s) => (
+                s.template_meta.pod_labels.clone(),
+                s.template_meta.pod_annotations.clone(),
+            ),
             None => Default::default(),
         };
         labels.extend(j.resume_labels.clone());
@@ -455,6 +599,10 @@ impl World {
     pub fn pod_hostname(&self, pid: PodId) -> String {
         let p = self.pods.get(pid).expect("exists");
         let j = self.jobs.get(p.job).expect("exists");
-        if p.index >= 0 { format!("{}-{}", j.name, p.index) } else { j.pod_template.spec.hostname.clone().unwrap_or_default() }
+        if p.index >= 0 {
+            format!("{}-{}", j.name, p.index)
+        } else {
+            j.pod_template.spec.hostname.clone().unwrap_or_default()
+        }
     }
 }

@@ -39,7 +39,8 @@ impl World {
             if p.counted {
                 continue;
             }
-            let failed_now = p.phase == Phase::Failed || (!replacement_failed && p.deletion.is_some() && p.phase != Phase::Succeeded);
+            let failed_now = p.phase == Phase::Failed
+                || (!replacement_failed && p.deletion.is_some() && p.phase != Phase::Succeeded);
             if p.phase == Phase::Succeeded {
                 newly_succeeded.push(idx);
             } else if failed_now {
@@ -92,7 +93,10 @@ impl World {
             let to_delete: Vec<PodId> = active.iter().map(|(_, p)| *p).collect();
             let became = !j.has_condition(JOB_SUSPENDED);
             if became {
-                set_job_condition(j, cond(JOB_SUSPENDED, JOB_REASON_SUSPENDED, JOB_MSG_SUSPENDED, now, "True"));
+                set_job_condition(
+                    j,
+                    cond(JOB_SUSPENDED, JOB_REASON_SUSPENDED, JOB_MSG_SUSPENDED, now, "True"),
+                );
             }
             j.status.active = 0;
             j.status.ready = 0;
@@ -113,7 +117,10 @@ impl World {
             return;
         }
         if j.has_condition(JOB_SUSPENDED) {
-            set_job_condition(j, cond(JOB_SUSPENDED, JOB_REASON_RESUMED, JOB_MSG_RESUMED, now, "False"));
+            set_job_condition(
+                j,
+                cond(JOB_SUSPENDED, JOB_REASON_RESUMED, JOB_MSG_RESUMED, now, "False"),
+            );
             j.status.start_time = Some(now);
             let ev = self.job_event("JobResumed", jid);
             self.emit(ev);
@@ -124,12 +131,18 @@ impl World {
         }
 
         // Already heading for a terminal condition.
-        if let Some(ft) = crate::api::find_condition(&j.status.conditions, JOB_FAILURE_TARGET).filter(|c| c.is_true()).cloned() {
+        if let Some(ft) = crate::api::find_condition(&j.status.conditions, JOB_FAILURE_TARGET)
+            .filter(|c| c.is_true())
+            .cloned()
+        {
             self.kill_active(jid, &active, true);
             self.finish_terminal(jid, Some(ft));
             return;
         }
-        if let Some(sc) = crate::api::find_condition(&j.status.conditions, JOB_SUCCESS_CRITERIA_MET).filter(|c| c.is_true()).cloned() {
+        if let Some(sc) = crate::api::find_condition(&j.status.conditions, JOB_SUCCESS_CRITERIA_MET)
+            .filter(|c| c.is_true())
+            .cloned()
+        {
             self.kill_active(jid, &active, false);
             self.finish_terminal(jid, Some(sc));
             return;
@@ -141,7 +154,9 @@ impl World {
         let mut failure: Option<(&str, &str)> = None;
         if i64::from(j.status.failed) > i64::from(limit) {
             failure = Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT));
-        } else if restart_on_failure && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64)) {
+        } else if restart_on_failure
+            && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64))
+        {
             failure = Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT));
         } else if let (Some(ads), Some(start)) = (spec.active_deadline_seconds, j.status.start_time) {
             if now >= start + (ads.max(0) as u64) * 1000 {
@@ -167,7 +182,13 @@ impl World {
             (_, None) => j.status.succeeded >= 1,
         };
         if succeeded_all && active.is_empty() {
-            let c = cond(JOB_SUCCESS_CRITERIA_MET, JOB_REASON_COMPLETIONS_REACHED, JOB_MSG_COMPLETIONS_REACHED, now, "True");
+            let c = cond(
+                JOB_SUCCESS_CRITERIA_MET,
+                JOB_REASON_COMPLETIONS_REACHED,
+                JOB_MSG_COMPLETIONS_REACHED,
+                now,
+                "True",
+            );
             set_job_condition(j, c.clone());
             let ev = self.job_event("JobSuccessCriteriaMet", jid);
             self.emit(ev);
@@ -270,7 +291,11 @@ impl World {
         let now = self.now;
         let Some(j) = self.jobs.get(jid) else { return };
         let before = (j.status.clone(), j.suspend);
-        let live = j.pods.iter().filter(|(_, p)| self.pods.get(*p).is_some_and(|p| !p.phase.terminal())).count();
+        let live = j
+            .pods
+            .iter()
+            .filter(|(_, p)| self.pods.get(*p).is_some_and(|p| !p.phase.terminal()))
+            .count();
         let j = self.jobs.get_mut(jid).expect("exists");
         j.status.active = 0;
         j.status.ready = 0;
@@ -301,10 +326,20 @@ impl World {
         let Some(j) = self.jobs.get_mut(jid) else { return };
         let c = match &failure {
             Some((r, m)) => cond(JOB_FAILURE_TARGET, r, m, now, "True"),
-            None => cond(JOB_SUCCESS_CRITERIA_MET, JOB_REASON_COMPLETIONS_REACHED, JOB_MSG_COMPLETIONS_REACHED, now, "True"),
+            None => cond(
+                JOB_SUCCESS_CRITERIA_MET,
+                JOB_REASON_COMPLETIONS_REACHED,
+                JOB_MSG_COMPLETIONS_REACHED,
+                now,
+                "True",
+            ),
         };
         set_job_condition(j, c);
-        let name = if failure.is_some() { "JobFailureTarget" } else { "JobSuccessCriteriaMet" };
+        let name = if failure.is_some() {
+            "JobFailureTarget"
+        } else {
+            "JobSuccessCriteriaMet"
+        };
         let ev = self.job_event(name, jid);
         self.emit(ev);
         self.enqueue_job(jid, 0);
@@ -324,7 +359,11 @@ impl World {
             format!("{}-{suffix}", j.name).into()
         };
         let priority = j.pod_template.spec.priority.unwrap_or(0);
-        let (ra, jra) = j.stamp.as_ref().map(|s| (s.restart_attempt, s.job_restart_attempt)).unwrap_or((0, None));
+        let (ra, jra) = j
+            .stamp
+            .as_ref()
+            .map(|s| (s.restart_attempt, s.job_restart_attempt))
+            .unwrap_or((0, None));
         let seq = self.sched.next_seq();
         let pid = self.pods.insert(PodObj {
             name,

@@ -7,7 +7,11 @@ use super::*;
 
 /// Kubelet crash-loop backoff: first restart immediate, then 10 s doubling to 300 s.
 fn crash_loop_delay(restarts_so_far: u32) -> Millis {
-    if restarts_so_far == 0 { 0 } else { (10_000u64 << (restarts_so_far - 1).min(8)).min(300_000) }
+    if restarts_so_far == 0 {
+        0
+    } else {
+        (10_000u64 << (restarts_so_far - 1).min(8)).min(300_000)
+    }
 }
 
 impl World {
@@ -31,7 +35,9 @@ impl World {
     }
 
     fn live(&self, pid: PodId, epoch: u32) -> bool {
-        self.pods.get(pid).is_some_and(|p| p.epoch == epoch && !p.phase.terminal() && p.deletion.is_none())
+        self.pods
+            .get(pid)
+            .is_some_and(|p| p.epoch == epoch && !p.phase.terminal() && p.deletion.is_none())
     }
 
     pub(super) fn pod_start(&mut self, pid: PodId, epoch: u32) {
@@ -89,7 +95,10 @@ impl World {
         let Some(p) = self.pods.get(pid) else { return };
         let job = p.job;
         let restart = code != 0
-            && self.jobs.get(job).is_some_and(|j| j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure"));
+            && self
+                .jobs
+                .get(job)
+                .is_some_and(|j| j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure"));
         let p = self.pods.get_mut(pid).expect("exists");
         p.epoch += 1;
         p.running = false;
@@ -180,7 +189,11 @@ impl World {
 
     /// The pod object is gone from the store.
     pub(super) fn remove_pod(&mut self, pid: PodId) {
-        if self.pods.get(pid).is_some_and(|p| p.node.is_some() && !p.phase.terminal()) {
+        if self
+            .pods
+            .get(pid)
+            .is_some_and(|p| p.node.is_some() && !p.phase.terminal())
+        {
             self.release(pid);
         }
         self.scheduler_remove(pid);
@@ -217,7 +230,10 @@ impl World {
         self.nodes[n].ready = false;
         self.nodes[n].epoch += 1;
         let g = self.nodes[n].epoch;
-        let mut ev = TraceEvent { event: "NodeFailed", ..Default::default() };
+        let mut ev = TraceEvent {
+            event: "NodeFailed",
+            ..Default::default()
+        };
         ev.node = Some(self.nodes[n].name.clone());
         ev.cause = Some(if drain { "drain".into() } else { "crash".into() });
         self.emit(ev);
@@ -229,7 +245,10 @@ impl World {
                 continue;
             }
             if drain {
-                p.disruption = Some(("TerminationByKubelet".into(), "Pod was terminated in response to imminent node shutdown.".into()));
+                p.disruption = Some((
+                    "TerminationByKubelet".into(),
+                    "Pod was terminated in response to imminent node shutdown.".into(),
+                ));
             }
             p.epoch += 1;
             p.running = false;
@@ -254,7 +273,10 @@ impl World {
             return;
         }
         self.nodes[n].ready = true;
-        let mut ev = TraceEvent { event: "NodeRecovered", ..Default::default() };
+        let mut ev = TraceEvent {
+            event: "NodeRecovered",
+            ..Default::default()
+        };
         ev.node = Some(self.nodes[n].name.clone());
         self.emit(ev);
         self.sched.node_changed(n, &self.nodes[n]);

@@ -2,13 +2,13 @@
 //! components that only talk through it (JobSet controller, Job controller,
 //! scheduler, kubelets, fault injector).
 
-pub mod queue;
-pub mod store;
 mod apiserver;
+pub mod expect;
 mod jobctl;
 mod kubelet;
+pub mod queue;
 mod scheduler;
-pub mod expect;
+pub mod store;
 
 use crate::controllers::jobset::Decision;
 use crate::scenario::Scenario;
@@ -193,7 +193,12 @@ impl World {
                 let allocatable = self
                     .resources
                     .iter()
-                    .map(|r| p.capacity.get(r).map(|m| (*m).min(i64::MAX as i128) as i64).unwrap_or(0))
+                    .map(|r| {
+                        p.capacity
+                            .get(r)
+                            .map(|m| (*m).min(i64::MAX as i128) as i64)
+                            .unwrap_or(0)
+                    })
                     .collect();
                 let id = self.nodes.len();
                 self.node_names.insert(name.to_string(), id);
@@ -231,7 +236,9 @@ impl World {
     fn name_suffix(&mut self) -> String {
         use rand::Rng;
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..5).map(|_| ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize] as char).collect()
+        (0..5)
+            .map(|_| ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize] as char)
+            .collect()
     }
 
     /// Emits a trace event stamped with the current time.
@@ -338,13 +345,21 @@ impl World {
         if let Some(owner) = self.jobs.get(id).and_then(|j| j.stamp.as_ref().map(|s| s.jobset)) {
             self.enqueue_jobset(owner, cd);
         }
-        let d = if spec_change { cd } else { cd.max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS) };
+        let d = if spec_change {
+            cd
+        } else {
+            cd.max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS)
+        };
         self.enqueue_job(id, d);
     }
 
     /// Watch fan-out for a Pod write: the owning Job's controller, batched by 1 s.
     fn pod_changed(&mut self, job: JobId) {
-        let d = self.sc.timing.controller_delay.max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS);
+        let d = self
+            .sc
+            .timing
+            .controller_delay
+            .max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS);
         if self.jobs.get(job).is_some() {
             self.enqueue_job(job, d);
         }
@@ -353,7 +368,10 @@ impl World {
     // ---------------------------------------------------------------- trace helpers
 
     fn job_event(&self, name: &'static str, id: JobId) -> TraceEvent {
-        let mut ev = TraceEvent { event: name, ..Default::default() };
+        let mut ev = TraceEvent {
+            event: name,
+            ..Default::default()
+        };
         if let Some(j) = self.jobs.get(id) {
             ev.job = Some(j.name.clone());
             ev.namespace = Some(j.namespace.clone());
@@ -369,7 +387,12 @@ impl World {
     }
 
     fn pod_event(&self, name: &'static str, id: PodId) -> TraceEvent {
-        let Some(p) = self.pods.get(id) else { return TraceEvent { event: name, ..Default::default() } };
+        let Some(p) = self.pods.get(id) else {
+            return TraceEvent {
+                event: name,
+                ..Default::default()
+            };
+        };
         let mut ev = self.job_event(name, p.job);
         ev.pod = Some(p.name.clone());
         if p.index >= 0 {
@@ -380,7 +403,10 @@ impl World {
     }
 
     fn jobset_event(&self, name: &'static str, id: JobSetId) -> TraceEvent {
-        let mut ev = TraceEvent { event: name, ..Default::default() };
+        let mut ev = TraceEvent {
+            event: name,
+            ..Default::default()
+        };
         if let Some(j) = self.jobsets.get(id) {
             ev.jobset = Some(j.name.clone());
             ev.namespace = Some(j.namespace.clone());
@@ -389,19 +415,26 @@ impl World {
     }
 
     pub fn jobset_id(&self, namespace: &str, name: &str) -> Option<JobSetId> {
-        self.jobset_names.get(&(namespace.to_string(), name.to_string())).copied()
+        self.jobset_names
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Pods that match a workload/fault matcher, in id order.
     pub fn pod_matches(&self, pod: &PodObj, m: &crate::scenario::PodMatch) -> bool {
-        let Some(job) = self.jobs.get(pod.job) else { return false };
-        let Some(s) = &job.stamp else { return m == &crate::scenario::PodMatch::default() };
+        let Some(job) = self.jobs.get(pod.job) else {
+            return false;
+        };
+        let Some(s) = &job.stamp else {
+            return m == &crate::scenario::PodMatch::default();
+        };
         m.jobset.as_deref().is_none_or(|x| x == &*s.jobset_name)
             && m.replicated_job.as_deref().is_none_or(|x| x == &*s.rj_name)
             && m.job_index.is_none_or(|x| x == i64::from(s.job_index))
             && m.pod_index.is_none_or(|x| x == i64::from(pod.index))
             && m.restart_attempt.is_none_or(|x| x == i64::from(pod.restart_attempt))
-            && m.job_restart_attempt.is_none_or(|x| Some(x) == pod.job_restart_attempt.map(i64::from))
+            && m.job_restart_attempt
+                .is_none_or(|x| Some(x) == pod.job_restart_attempt.map(i64::from))
     }
 
     pub fn job_matches(&self, job: &JobObj, m: &crate::scenario::PodMatch) -> bool {
@@ -410,6 +443,7 @@ impl World {
             && m.replicated_job.as_deref().is_none_or(|x| x == &*s.rj_name)
             && m.job_index.is_none_or(|x| x == i64::from(s.job_index))
             && m.restart_attempt.is_none_or(|x| x == i64::from(s.restart_attempt))
-            && m.job_restart_attempt.is_none_or(|x| Some(x) == s.job_restart_attempt.map(i64::from))
+            && m.job_restart_attempt
+                .is_none_or(|x| Some(x) == s.job_restart_attempt.map(i64::from))
     }
 }

@@ -39,14 +39,22 @@ pub struct EventQueue<E> {
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        EventQueue { heap: BinaryHeap::new(), seq: 0 }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
     }
 }
 
 impl<E> EventQueue<E> {
     pub fn push(&mut self, t: Millis, class: u8, ev: E) {
         self.seq += 1;
-        self.heap.push(Reverse(Entry { t, class, seq: self.seq, ev }));
+        self.heap.push(Reverse(Entry {
+            t,
+            class,
+            seq: self.seq,
+            ev,
+        }));
     }
     pub fn pop(&mut self) -> Option<Entry<E>> {
         self.heap.pop().map(|Reverse(e)| e)
@@ -75,7 +83,11 @@ pub struct WorkQueue<K: Ord + Copy> {
 
 impl<K: Ord + Copy> Default for WorkQueue<K> {
     fn default() -> Self {
-        WorkQueue { pending: BTreeMap::new(), epoch: 0, failures: BTreeMap::new() }
+        WorkQueue {
+            pending: BTreeMap::new(),
+            epoch: 0,
+            failures: BTreeMap::new(),
+        }
     }
 }
 

@@ -114,7 +114,10 @@ impl World {
         }
         for t in &n.taints {
             if (t.effect == "NoSchedule" || t.effect == "NoExecute")
-                && !spec.tolerations.iter().any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
+                && !spec
+                    .tolerations
+                    .iter()
+                    .any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
             {
                 return Err("node(s) had untolerated taint");
             }
@@ -126,7 +129,9 @@ impl World {
         }
         if let Some(terms) = &spec.required_node_terms {
             let ok = terms.iter().any(|t| {
-                t.match_expressions.iter().all(|r| r.matches(n.labels.get(&r.key).map(String::as_str)))
+                t.match_expressions
+                    .iter()
+                    .all(|r| r.matches(n.labels.get(&r.key).map(String::as_str)))
                     && t.match_fields
                         .iter()
                         .all(|r| r.key == "metadata.name" && r.matches(Some(&n.name)))
@@ -157,7 +162,11 @@ impl World {
                     // Pool-wide properties (taints, pool labels) fail for every node alike.
                     if node.taints.iter().any(|t| {
                         (t.effect == "NoSchedule" || t.effect == "NoExecute")
-                            && !spec.spec.tolerations.iter().any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
+                            && !spec
+                                .spec
+                                .tolerations
+                                .iter()
+                                .any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
                     }) {
                         continue 'pools;
                     }
@@ -217,7 +226,11 @@ impl World {
         for node in &self.nodes {
             let reason = match self.node_fits_static(node, &j.pod_template.spec) {
                 Err(r) => r.to_string(),
-                Ok(()) => match j.pod_requests.iter().find(|(r, v)| node.allocated[*r] + v > node.allocatable[*r]) {
+                Ok(()) => match j
+                    .pod_requests
+                    .iter()
+                    .find(|(r, v)| node.allocated[*r] + v > node.allocatable[*r])
+                {
                     Some((r, _)) if *r == 2 => "Too many pods".to_string(),
                     Some((r, _)) => format!("Insufficient {}", self.resources[*r]),
                     None => "node(s) were busy".to_string(),

@@ -16,7 +16,10 @@ pub struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { items: BTreeMap::new(), next: 0 }
+        Slab {
+            items: BTreeMap::new(),
+            next: 0,
+        }
     }
 }
 
@@ -152,10 +155,10 @@ pub struct JobObj {
 
 impl JobObj {
     pub fn finished(&self) -> Option<&Condition> {
-        self.status
-            .conditions
-            .iter()
-            .find(|c| (c.type_ == crate::api::constants::JOB_COMPLETE || c.type_ == crate::api::constants::JOB_FAILED) && c.is_true())
+        self.status.conditions.iter().find(|c| {
+            (c.type_ == crate::api::constants::JOB_COMPLETE || c.type_ == crate::api::constants::JOB_FAILED)
+                && c.is_true()
+        })
     }
     pub fn has_condition(&self, t: &str) -> bool {
         crate::api::condition_true(&self.status.conditions, t)
