@@ -250,7 +250,7 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format)
         Format::Json => println!("{}", serde_json::to_string_pretty(&s).expect("summary serializes")),
         Format::Text => {
             print_text_summary(&w, &s);
-            eprintln!("  wall time: {:.3} s", wall.as_secs_f64());
+            eprintln!("  wall time: {:.3} ms", wall.as_secs_f64() * 1000.0);
         }
     }
     ExitCode::SUCCESS
