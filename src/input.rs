@@ -357,10 +357,11 @@ pub fn scalar_to_string(v: &Value) -> Option<String> {
 }
 
 fn number_string(n: &serde_json::Number) -> String {
-    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-        if f.fract() == 0.0 && f.abs() < 1e15 {
-            return format!("{}", f as i64);
-        }
+    if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+        && f.fract() == 0.0
+        && f.abs() < 1e15
+    {
+        return format!("{}", f as i64);
     }
     n.to_string()
 }
@@ -371,10 +372,11 @@ pub fn value_i64(path: &str, v: &Value, d: &mut Diags) -> Option<i64> {
             if let Some(i) = n.as_i64() {
                 return Some(i);
             }
-            if let Some(f) = n.as_f64() {
-                if f.fract() == 0.0 && f.abs() <= 9.007e15 {
-                    return Some(f as i64);
-                }
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= 9.007e15
+            {
+                return Some(f as i64);
             }
             d.error(path, format!("expected an integer, found number {n}"));
             None

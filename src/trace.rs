@@ -198,12 +198,11 @@ impl TraceSink {
         serde_json::to_writer(&mut self.buf, ev).expect("trace events serialize");
         self.buf.push(b'\n');
         self.hash.write(&self.buf);
-        if let Some(w) = self.writer.as_mut() {
-            if let Err(e) = w.write_all(&self.buf) {
-                if self.write_error.is_none() {
-                    self.write_error = Some(e.to_string());
-                }
-            }
+        if let Some(w) = self.writer.as_mut()
+            && let Err(e) = w.write_all(&self.buf)
+            && self.write_error.is_none()
+        {
+            self.write_error = Some(e.to_string());
         }
         if let Some(k) = self.keep.as_mut() {
             k.push(ev.clone());
@@ -211,10 +210,10 @@ impl TraceSink {
     }
 
     pub fn flush(&mut self) {
-        if let Some(w) = self.writer.as_mut() {
-            if let Err(e) = w.flush() {
-                self.write_error.get_or_insert(e.to_string());
-            }
+        if let Some(w) = self.writer.as_mut()
+            && let Err(e) = w.flush()
+        {
+            self.write_error.get_or_insert(e.to_string());
         }
     }
 }

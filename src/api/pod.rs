@@ -472,14 +472,14 @@ impl JobSpec {
 
 /// Reports a value outside an enum, naming the allowed values.
 pub fn check_enum(path: &str, v: Option<&str>, allowed: &[&str], d: &mut Diags) {
-    if let Some(v) = v {
-        if !allowed.contains(&v) {
-            let quoted: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
-            d.error(
-                path,
-                format!("Unsupported value: \"{v}\": supported values: {}", quoted.join(", ")),
-            );
-        }
+    if let Some(v) = v
+        && !allowed.contains(&v)
+    {
+        let quoted: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+        d.error(
+            path,
+            format!("Unsupported value: \"{v}\": supported values: {}", quoted.join(", ")),
+        );
     }
 }
 
@@ -711,15 +711,14 @@ impl Container {
         }
         for (k, v) in &resources.limits {
             let extended = k.contains('/') && !k.starts_with("kubernetes.io/") && !k.starts_with("requests.");
-            if extended {
-                if let Ok(q) = parse_quantity(v) {
-                    if q.milli() % 1000 != 0 {
-                        d.error(
-                            format!("{}.resources.limits.{k}", o.path),
-                            format!("must be an integer, found {}", describe(&Value::String(v.clone()))),
-                        );
-                    }
-                }
+            if extended
+                && let Ok(q) = parse_quantity(v)
+                && q.milli() % 1000 != 0
+            {
+                d.error(
+                    format!("{}.resources.limits.{k}", o.path),
+                    format!("must be an integer, found {}", describe(&Value::String(v.clone()))),
+                );
             }
         }
         let volume_mounts = o.list("volumeMounts", d).into_iter().map(|(_, v)| v.clone()).collect();

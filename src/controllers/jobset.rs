@@ -358,15 +358,15 @@ fn classify(j: &ChildJob<'_>, status: &JobSetStatus, gates: Gates) -> Bucket {
     if j.restart_attempt < status.restarts {
         return Bucket::Previous;
     }
-    if gates.restart_job {
-        if let Some(attempt) = j.job_restart_attempt {
-            let target = status
-                .rj_status(j.rj_name)
-                .and_then(|s| s.job_restarts.get(j.job_index.max(0) as usize).copied())
-                .unwrap_or(0);
-            if attempt < target {
-                return Bucket::Previous;
-            }
+    if gates.restart_job
+        && let Some(attempt) = j.job_restart_attempt
+    {
+        let target = status
+            .rj_status(j.rj_name)
+            .and_then(|s| s.job_restarts.get(j.job_index.max(0) as usize).copied())
+            .unwrap_or(0);
+        if attempt < target {
+            return Bucket::Previous;
         }
     }
     match j.finish {
@@ -387,11 +387,11 @@ fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetSt
                 name: rj.name.clone(),
                 ..Default::default()
             };
-            if input.gates.restart_job {
-                if let Some(o) = old.rj_status(&rj.name) {
-                    s.job_restarts = o.job_restarts.clone();
-                    s.job_restarts_count_towards_max = o.job_restarts_count_towards_max.clone();
-                }
+            if input.gates.restart_job
+                && let Some(o) = old.rj_status(&rj.name)
+            {
+                s.job_restarts = o.job_restarts.clone();
+                s.job_restarts_count_towards_max = o.job_restarts_count_towards_max.clone();
             }
             s
         })
@@ -528,10 +528,10 @@ pub fn set_condition(
             COND_STARTUP_COMPLETED => Some(COND_STARTUP_IN_PROGRESS),
             _ => None,
         };
-        if let Some(other) = other {
-            if let Some(c) = status.conditions.iter_mut().find(|c| c.type_ == other && c.is_true()) {
-                c.status = "False".into();
-            }
+        if let Some(other) = other
+            && let Some(c) = status.conditions.iter_mut().find(|c| c.type_ == other && c.is_true())
+        {
+            c.status = "False".into();
         }
     }
     if changed {

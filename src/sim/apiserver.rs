@@ -8,6 +8,13 @@ use crate::controllers::jobset::{ChildJob, Finish, Input, Plan, reconcile};
 use crate::controllers::naming;
 use crate::scenario::{FaultKind, UpdateAction};
 
+/// A replicated Job's shared Job spec, pod template and pod requests.
+type TemplateParts = (
+    Arc<crate::api::JobSpec>,
+    Arc<crate::api::PodTemplateSpec>,
+    Arc<Vec<(usize, i64)>>,
+);
+
 impl World {
     pub(super) fn gates(&self) -> crate::admission::FeatureGates {
         let g = self.sc.gates;
@@ -385,14 +392,7 @@ impl World {
         let rj_names = jso.rj_names.clone();
         let (global, nums) = naming::rj_numbers(&js);
         let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
-        let mut specs: BTreeMap<
-            usize,
-            (
-                Arc<crate::api::JobSpec>,
-                Arc<crate::api::PodTemplateSpec>,
-                Arc<Vec<(usize, i64)>>,
-            ),
-        > = BTreeMap::new();
+        let mut specs: BTreeMap<usize, TemplateParts> = BTreeMap::new();
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];

@@ -328,15 +328,15 @@ pub fn subset_matches(expected: &Value, seen: &Value, path: &str, out: &mut Vec<
 fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
     let mut out = Vec::new();
     let id = w.jobset_id(&s.namespace, &s.jobset);
-    if let Some(exists) = s.exists {
-        if exists != id.is_some() {
-            out.push(if exists {
-                "expected the JobSet to exist, but it is gone".into()
-            } else {
-                "expected the JobSet to be gone, but it exists".into()
-            });
-            return out;
-        }
+    if let Some(exists) = s.exists
+        && exists != id.is_some()
+    {
+        out.push(if exists {
+            "expected the JobSet to exist, but it is gone".into()
+        } else {
+            "expected the JobSet to be gone, but it exists".into()
+        });
+        return out;
     }
     let hist = w.history.get(&(s.namespace.clone(), s.jobset.clone()));
     if let Some(within) = s.finished_within {
@@ -389,18 +389,18 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
             out.push(format!("terminalState: expected {ts}, saw {seen}"));
         }
     }
-    if let Some(r) = s.restarts {
-        if r != i64::from(st.restarts) {
-            out.push(format!("restarts: expected {r}, saw {}", st.restarts));
-        }
+    if let Some(r) = s.restarts
+        && r != i64::from(st.restarts)
+    {
+        out.push(format!("restarts: expected {r}, saw {}", st.restarts));
     }
-    if let Some(r) = s.restarts_count_towards_max {
-        if r != i64::from(st.restarts_count_towards_max) {
-            out.push(format!(
-                "restartsCountTowardsMax: expected {r}, saw {}",
-                st.restarts_count_towards_max
-            ));
-        }
+    if let Some(r) = s.restarts_count_towards_max
+        && r != i64::from(st.restarts_count_towards_max)
+    {
+        out.push(format!(
+            "restartsCountTowardsMax: expected {r}, saw {}",
+            st.restarts_count_towards_max
+        ));
     }
     for c in &s.conditions {
         match crate::api::find_condition(&st.conditions, &c.type_) {
@@ -419,13 +419,13 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
                     ("reason", &c.reason, &x.reason),
                     ("message", &c.message, &x.message),
                 ] {
-                    if let Some(e) = exp {
-                        if e != seen {
-                            out.push(format!(
-                                "condition {} {field}: expected \"{e}\", saw \"{seen}\"",
-                                c.type_
-                            ));
-                        }
+                    if let Some(e) = exp
+                        && e != seen
+                    {
+                        out.push(format!(
+                            "condition {} {field}: expected \"{e}\", saw \"{seen}\"",
+                            c.type_
+                        ));
                     }
                 }
             }
@@ -490,8 +490,7 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
             .pods
             .range((idx, 0)..=(idx, u64::MAX))
             .map(|(_, p)| *p)
-            .filter(|p| w.pods.get(*p).is_some_and(|p| p.deletion.is_none()))
-            .last();
+            .rfind(|p| w.pods.get(*p).is_some_and(|p| p.deletion.is_none()));
         let Some(pid) = pid else {
             out.push(format!("pod {}-{idx}: no such pod", pe.job));
             continue;
@@ -524,10 +523,10 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
                 out.push(format!("{what} node: expected \"{n}\", saw \"{seen}\""));
             }
         }
-        if let Some(ph) = &pe.phase {
-            if ph != p.phase.as_str() {
-                out.push(format!("{what} phase: expected {ph}, saw {}", p.phase.as_str()));
-            }
+        if let Some(ph) = &pe.phase
+            && ph != p.phase.as_str()
+        {
+            out.push(format!("{what} phase: expected {ph}, saw {}", p.phase.as_str()));
         }
     }
     for svc in &s.services {

@@ -151,18 +151,21 @@ impl World {
         // Failure criteria, in upstream order.
         let restart_on_failure = j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure");
         let limit = spec.backoff_limit_or_default();
-        let mut failure: Option<(&str, &str)> = None;
-        if i64::from(j.status.failed) > i64::from(limit) {
-            failure = Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT));
-        } else if restart_on_failure
-            && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64))
-        {
-            failure = Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT));
-        } else if let (Some(ads), Some(start)) = (spec.active_deadline_seconds, j.status.start_time) {
-            if now >= start + (ads.max(0) as u64) * 1000 {
-                failure = Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE));
-            }
-        }
+        // backoffLimit: failed pods (all policies), or container restarts of live pods under OnFailure.
+        let past_backoff = i64::from(j.status.failed) > i64::from(limit)
+            || (restart_on_failure
+                && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64)));
+        let past_deadline = matches!(
+            (spec.active_deadline_seconds, j.status.start_time),
+            (Some(ads), Some(start)) if now >= start + (ads.max(0) as u64) * 1000
+        );
+        let failure: Option<(&str, &str)> = if past_backoff {
+            Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT))
+        } else if past_deadline {
+            Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE))
+        } else {
+            None
+        };
         if let Some((reason, message)) = failure {
             let c = cond(JOB_FAILURE_TARGET, reason, message, now, "True");
             set_job_condition(j, c.clone());
@@ -276,10 +279,8 @@ impl World {
                 pod.counted = true;
             }
         }
-        if count_failed {
-            if let Some(j) = self.jobs.get_mut(jid) {
-                j.status.failed += active.len() as i32;
-            }
+        if count_failed && let Some(j) = self.jobs.get_mut(jid) {
+            j.status.failed += active.len() as i32;
         }
         for &(_, p) in active {
             self.delete_pod(p);
@@ -300,21 +301,21 @@ impl World {
         j.status.active = 0;
         j.status.ready = 0;
         j.status.terminating = live as i32;
-        if live == 0 {
-            if let Some(t) = target {
-                let failed = t.type_ == JOB_FAILURE_TARGET;
-                let type_ = if failed { JOB_FAILED } else { JOB_COMPLETE };
-                set_job_condition(j, cond(type_, &t.reason, &t.message, now, "True"));
-                if !failed {
-                    j.status.completion_time = Some(now);
-                }
-                let mut ev = self.job_event(if failed { "JobFailed" } else { "JobCompleted" }, jid);
-                if failed {
-                    ev.reason = Some(t.reason.clone());
-                    ev.message = Some(t.message.clone());
-                }
-                self.emit(ev);
+        if live == 0
+            && let Some(t) = target
+        {
+            let failed = t.type_ == JOB_FAILURE_TARGET;
+            let type_ = if failed { JOB_FAILED } else { JOB_COMPLETE };
+            set_job_condition(j, cond(type_, &t.reason, &t.message, now, "True"));
+            if !failed {
+                j.status.completion_time = Some(now);
             }
+            let mut ev = self.job_event(if failed { "JobFailed" } else { "JobCompleted" }, jid);
+            if failed {
+                ev.reason = Some(t.reason.clone());
+                ev.message = Some(t.message.clone());
+            }
+            self.emit(ev);
         }
         self.finish_job_sync(jid, before);
     }

@@ -171,10 +171,10 @@ impl World {
             w.queue.push(f.at, 0, Ev::Fault(i));
         }
         for (i, e) in sc.expect.iter().enumerate() {
-            if let crate::scenario::ExpectKind::State(s) = &e.kind {
-                if let Some(at) = s.at {
-                    w.queue.push(at, 1, Ev::Checkpoint(i));
-                }
+            if let crate::scenario::ExpectKind::State(s) = &e.kind
+                && let Some(at) = s.at
+            {
+                w.queue.push(at, 1, Ev::Checkpoint(i));
             }
         }
         w
@@ -310,12 +310,11 @@ impl World {
     fn finish(&mut self) {
         let sc = self.sc.clone();
         for e in &sc.expect {
-            if let crate::scenario::ExpectKind::State(s) = &e.kind {
-                if s.at.is_none() {
-                    if let Some(o) = expect::state_outcome(e, self) {
-                        self.expect.outcomes.push(o);
-                    }
-                }
+            if let crate::scenario::ExpectKind::State(s) = &e.kind
+                && s.at.is_none()
+                && let Some(o) = expect::state_outcome(e, self)
+            {
+                self.expect.outcomes.push(o);
             }
         }
         let rejections = std::mem::take(&mut self.rejections);

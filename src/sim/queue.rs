@@ -94,10 +94,10 @@ impl<K: Ord + Copy> Default for WorkQueue<K> {
 impl<K: Ord + Copy> WorkQueue<K> {
     /// Queues `key` at `due`; returns the (due, generation) of a new event to schedule, if any.
     pub fn add(&mut self, key: K, due: Millis) -> Option<(Millis, u64)> {
-        if let Some((d, _)) = self.pending.get(&key) {
-            if *d <= due {
-                return None;
-            }
+        if let Some((d, _)) = self.pending.get(&key)
+            && *d <= due
+        {
+            return None;
         }
         self.epoch += 1;
         self.pending.insert(key, (due, self.epoch));
