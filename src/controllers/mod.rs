@@ -3,3 +3,6 @@
 
 pub mod jobset;
 pub mod naming;
+
+#[cfg(test)]
+mod jobset_tests;

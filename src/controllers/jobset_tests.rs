@@ -1,0 +1,405 @@
+//! Unit tests of the pure JobSet reconcile, written from
+//! `../shared/spec/jobset-controller.md` (section numbers in the names' comments).
+
+use super::jobset::*;
+use crate::api::constants::*;
+use crate::api::{Condition, JobSet};
+use crate::scenario::Gates;
+
+fn jobset(yaml: &str) -> JobSet {
+    let v = &crate::input::parse_yaml_documents(yaml).unwrap()[0];
+    let mut d = crate::input::Diags::default();
+    let mut js = JobSet::parse(v, &mut d).unwrap();
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    crate::admission::admit_create(&mut js, &crate::admission::FeatureGates::default(), &|_, _| None)
+        .unwrap_or_else(|r| panic!("{}", r.message));
+    js.metadata.namespace = "default".into();
+    js
+}
+
+const TWO_RJS: &str = r#"
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: js}
+spec:
+  replicatedJobs:
+  - name: a
+    template: {spec: {template: {spec: {containers: [{name: c}]}}}}
+  - name: b
+    replicas: 2
+    template: {spec: {parallelism: 2, completions: 2, template: {spec: {containers: [{name: c}]}}}}
+"#;
+
+fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJob<'a> {
+    ChildJob {
+        handle: h,
+        name,
+        rj_name: rj,
+        job_index: idx,
+        restart_attempt: 0,
+        job_restart_attempt: None,
+        finish: None,
+        ready: 0,
+        succeeded: 0,
+        active: 1,
+        suspended: false,
+        parallelism: if rj == "b" { 2 } else { 1 },
+        completions: Some(if rj == "b" { 2 } else { 1 }),
+        deleting: false,
+    }
+}
+
+fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
+    j.finish = Some(Finish {
+        failed: true,
+        reason: JOB_REASON_BACKOFF_LIMIT,
+        message: JOB_MSG_BACKOFF_LIMIT,
+        time,
+    });
+    j.active = 0;
+    j
+}
+
+fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
+    j.finish = Some(Finish {
+        failed: false,
+        reason: JOB_REASON_COMPLETIONS_REACHED,
+        message: JOB_MSG_COMPLETIONS_REACHED,
+        time: 0,
+    });
+    j.active = 0;
+    j
+}
+
+fn input<'a>(js: &'a JobSet, jobs: Vec<ChildJob<'a>>) -> Input<'a> {
+    Input {
+        js,
+        deleting: false,
+        jobs,
+        service_exists: true,
+        gates: Gates::default(),
+        now: 5_000,
+    }
+}
+
+fn cond<'a>(p: &'a Plan, t: &str) -> Option<&'a Condition> {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == t))
+}
+
+#[test]
+fn first_reconcile_creates_the_service_and_every_job_in_spec_order() {
+    // §25 timeline step 1.
+    let js = jobset(TWO_RJS);
+    let mut inp = input(&js, vec![]);
+    inp.service_exists = false;
+    let p = reconcile(&inp);
+    assert!(p.create_service);
+    assert_eq!(p.create_jobs, vec![(0, 0), (1, 0), (1, 1)]);
+    let st = p.status.expect("statuses written");
+    let names: Vec<&str> = st.replicated_jobs_status.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["b", "a"], "R4: sorted by name descending");
+    assert!(st.conditions.is_empty(), "no condition is created False");
+}
+
+#[test]
+fn ready_counts_succeeded_pods_and_uses_min_of_parallelism_and_completions() {
+    // R4: ready += 1 if succeeded + ready >= min(parallelism, completions).
+    let js = jobset(TWO_RJS);
+    let mut b0 = job(1, "js-b-0", "b", 0);
+    b0.ready = 1;
+    b0.succeeded = 1;
+    let mut b1 = job(2, "js-b-1", "b", 1);
+    b1.ready = 1;
+    let p = reconcile(&input(&js, vec![job(0, "js-a-0", "a", 0), b0, b1]));
+    let st = p.status.unwrap();
+    let b = st.rj_status("b").unwrap();
+    assert_eq!((b.ready, b.active), (1, 2));
+}
+
+#[test]
+fn no_failure_policy_fails_on_the_first_failed_job_with_failed_jobs() {
+    // §5.2: earliest failure wins; ties keep list order.
+    let js = jobset(TWO_RJS);
+    let jobs = vec![
+        job(0, "js-a-0", "a", 0),
+        failed(job(1, "js-b-0", "b", 0), 9_000),
+        failed(job(2, "js-b-1", "b", 1), 3_000),
+    ];
+    let p = reconcile(&input(&js, jobs));
+    let c = cond(&p, COND_FAILED).unwrap();
+    assert_eq!(c.reason, "FailedJobs");
+    assert_eq!(
+        c.message,
+        "jobset failed due to one or more job failures (first failed job: js-b-1)"
+    );
+    assert_eq!(p.status.as_ref().unwrap().terminal_state, "Failed");
+    assert_eq!(p.status.as_ref().unwrap().restarts, 0);
+    assert!(p.create_jobs.is_empty(), "R8 returns before creation");
+    assert_eq!(p.events[0].type_, "Warning");
+}
+
+#[test]
+fn failure_time_ties_within_a_second_keep_list_order() {
+    let js = jobset(TWO_RJS);
+    let jobs = vec![
+        failed(job(1, "js-b-0", "b", 0), 3_900),
+        failed(job(2, "js-b-1", "b", 1), 3_100),
+    ];
+    let p = reconcile(&input(&js, jobs));
+    assert!(
+        cond(&p, COND_FAILED)
+            .unwrap()
+            .message
+            .ends_with("(first failed job: js-b-0)")
+    );
+}
+
+#[test]
+fn restart_job_set_increments_restarts_and_sets_restarting_with_default_reason() {
+    // §25 step 3: maxRestarts 1, no rules.
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy: {maxRestarts: 1}\n  replicatedJobs:",
+    ));
+    let p = reconcile(&input(&js, vec![failed(job(2, "js-b-1", "b", 1), 1000)]));
+    let st = p.status.as_ref().unwrap();
+    assert_eq!((st.restarts, st.restarts_count_towards_max), (1, 1));
+    let c = cond(&p, COND_RESTARTING).unwrap();
+    assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "DefaultFailurePolicy"));
+    assert_eq!(
+        c.message,
+        "applying RestartJobSet failure policy action (first failed job: js-b-1)"
+    );
+    let reasons: Vec<&str> = p.events.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        vec!["DefaultFailurePolicy", "RestartJobSetFailurePolicyAction"]
+    );
+    assert!(p.delete_jobs.is_empty(), "nothing is deleted in the decision reconcile");
+}
+
+#[test]
+fn max_restarts_exhausted_fails_with_reached_max_restarts() {
+    // §5.5: with maxRestarts N the (N+1)-th counted failure fails.
+    let mut js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy: {maxRestarts: 1}\n  replicatedJobs:",
+    ));
+    js.status.restarts = 1;
+    js.status.restarts_count_towards_max = 1;
+    let mut j = failed(job(2, "js-b-1", "b", 1), 1000);
+    j.restart_attempt = 1;
+    let p = reconcile(&input(&js, vec![j]));
+    let c = cond(&p, COND_FAILED).unwrap();
+    assert_eq!(c.reason, "ReachedMaxRestarts");
+    assert_eq!(
+        c.message,
+        "jobset failed due to reaching max number of restarts (first failed job: js-b-1)"
+    );
+    assert_eq!(p.status.as_ref().unwrap().restarts, 1, "no counter changes");
+}
+
+#[test]
+fn empty_failure_policy_fails_with_reached_max_restarts_not_failed_jobs() {
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy: {}\n  replicatedJobs:",
+    ));
+    let p = reconcile(&input(&js, vec![failed(job(2, "js-b-1", "b", 1), 1000)]));
+    assert_eq!(cond(&p, COND_FAILED).unwrap().reason, "ReachedMaxRestarts");
+}
+
+#[test]
+fn rule_order_dominates_failure_time() {
+    // §5.3: the first rule that matches any failed Job wins.
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy:\n    maxRestarts: 5\n    rules:\n    - {name: onB, action: FailJobSet, targetReplicatedJobs: [b]}\n    - {name: onA, action: RestartJobSet, targetReplicatedJobs: [a]}\n  replicatedJobs:",
+    ));
+    let jobs = vec![
+        failed(job(0, "js-a-0", "a", 0), 1_000),
+        failed(job(1, "js-b-0", "b", 0), 9_000),
+    ];
+    let p = reconcile(&input(&js, jobs));
+    let d = p.decision.clone().unwrap();
+    assert_eq!(d.rule.as_deref(), Some("onB"));
+    assert_eq!(d.job, "js-b-0");
+    assert_eq!(cond(&p, COND_FAILED).unwrap().reason, "FailJobSetFailurePolicyAction");
+}
+
+#[test]
+fn ignore_max_restarts_counts_restarts_but_not_towards_max() {
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy:\n    rules:\n    - {action: RestartJobSetAndIgnoreMaxRestarts}\n  replicatedJobs:",
+    ));
+    let p = reconcile(&input(&js, vec![failed(job(0, "js-a-0", "a", 0), 1_000)]));
+    let st = p.status.as_ref().unwrap();
+    assert_eq!((st.restarts, st.restarts_count_towards_max), (1, 0));
+    assert_eq!(
+        cond(&p, COND_RESTARTING).unwrap().reason,
+        "FailurePolicy_failurePolicyRule0"
+    );
+}
+
+#[test]
+fn outdated_jobs_are_deleted_and_not_counted() {
+    // R3/R6: restart-attempt label < status.restarts ⇒ previous.
+    let mut js = jobset(TWO_RJS);
+    js.status.restarts = 1;
+    let p = reconcile(&input(
+        &js,
+        vec![failed(job(0, "js-a-0", "a", 0), 1_000), job(1, "js-b-0", "b", 0)],
+    ));
+    assert_eq!(p.delete_jobs, vec![0, 1]);
+    assert!(p.decision.is_none(), "failures of outdated Jobs are never acted on");
+    assert!(
+        p.create_jobs.iter().all(|(rj, i)| !(*rj == 0 && *i == 0)),
+        "names still present are not recreated"
+    );
+    assert_eq!(p.create_jobs, vec![(1, 1)]);
+}
+
+#[test]
+fn blocking_recreate_creates_nothing_while_previous_jobs_exist() {
+    let mut js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy: {restartStrategy: BlockingRecreate}\n  replicatedJobs:",
+    ));
+    js.status.restarts = 1;
+    let p = reconcile(&input(&js, vec![job(0, "js-a-0", "a", 0)]));
+    assert_eq!(p.delete_jobs, vec![0]);
+    assert!(p.create_jobs.is_empty());
+}
+
+#[test]
+fn success_all_needs_every_targeted_job_and_any_needs_one() {
+    let js = jobset(TWO_RJS);
+    let p = reconcile(&input(
+        &js,
+        vec![
+            succeeded(job(0, "js-a-0", "a", 0)),
+            succeeded(job(1, "js-b-0", "b", 0)),
+            job(2, "js-b-1", "b", 1),
+        ],
+    ));
+    assert!(cond(&p, COND_COMPLETED).is_none());
+    let any = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  successPolicy: {operator: Any, targetReplicatedJobs: [b]}\n  replicatedJobs:",
+    ));
+    let p = reconcile(&input(
+        &any,
+        vec![succeeded(job(0, "js-a-0", "a", 0)), job(1, "js-b-0", "b", 0)],
+    ));
+    assert!(
+        cond(&p, COND_COMPLETED).is_none(),
+        "a success outside the targets does not count"
+    );
+    let p = reconcile(&input(
+        &any,
+        vec![job(0, "js-a-0", "a", 0), succeeded(job(1, "js-b-0", "b", 0))],
+    ));
+    let c = cond(&p, COND_COMPLETED).unwrap();
+    assert_eq!(
+        (c.reason.as_str(), c.message.as_str()),
+        ("AllJobsCompleted", "jobset completed successfully")
+    );
+    assert_eq!(p.status.unwrap().terminal_state, "Completed");
+}
+
+#[test]
+fn a_finished_jobset_deletes_its_active_jobs_and_requeues_for_ttl() {
+    // R5 and §14: expiry measured from the second-truncated finish time.
+    let mut js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  ttlSecondsAfterFinished: 60\n  replicatedJobs:",
+    ));
+    js.status.conditions.push(Condition {
+        type_: COND_COMPLETED.into(),
+        status: "True".into(),
+        reason: REASON_ALL_JOBS_COMPLETED.into(),
+        message: MSG_ALL_JOBS_COMPLETED.into(),
+        last_transition_time: 2_500,
+    });
+    let p = reconcile(&input(
+        &js,
+        vec![succeeded(job(0, "js-a-0", "a", 0)), job(1, "js-b-0", "b", 0)],
+    ));
+    assert_eq!(p.delete_jobs, vec![1], "succeeded Jobs are kept");
+    assert_eq!(p.requeue_after, Some(2_000 + 60_000 - 5_000));
+    assert!(p.create_jobs.is_empty());
+    let mut inp = input(&js, vec![]);
+    inp.now = 62_000;
+    assert!(reconcile(&inp).delete_jobset);
+}
+
+#[test]
+fn suspended_jobsets_create_jobs_suspended_and_suspend_active_ones() {
+    // §9.1.
+    let js = jobset(&TWO_RJS.replace("spec:\n  replicatedJobs:", "spec:\n  suspend: true\n  replicatedJobs:"));
+    let p = reconcile(&input(&js, vec![job(0, "js-a-0", "a", 0)]));
+    assert_eq!(p.suspend_jobs, vec![0]);
+    assert_eq!(p.create_jobs, vec![(1, 0), (1, 1)]);
+    let c = cond(&p, COND_SUSPENDED).unwrap();
+    assert_eq!(
+        (c.reason.as_str(), c.message.as_str()),
+        ("SuspendedJobs", "jobset is suspended")
+    );
+}
+
+#[test]
+fn in_order_creates_one_replicated_job_at_a_time() {
+    // §7 and §25 (InOrder timeline).
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  startupPolicy: {startupPolicyOrder: InOrder}\n  replicatedJobs:",
+    ));
+    let p = reconcile(&input(&js, vec![]));
+    assert_eq!(p.create_jobs, vec![(0, 0)]);
+    assert_eq!(
+        cond(&p, COND_STARTUP_IN_PROGRESS).unwrap().reason,
+        "InOrderStartupPolicyInProgress"
+    );
+}
+
+#[test]
+fn conditions_keep_their_transition_time_when_only_the_message_changes() {
+    // §10.1.
+    let mut st = crate::api::JobSetStatus::default();
+    let mut ev = Vec::new();
+    assert!(
+        !set_condition(&mut st, COND_RESTARTING, false, "JobsReady", "m", 1, &mut ev),
+        "False is never created"
+    );
+    assert!(set_condition(&mut st, COND_RESTARTING, true, "R1", "m1", 1, &mut ev));
+    assert!(set_condition(&mut st, COND_RESTARTING, true, "R2", "m2", 7, &mut ev));
+    assert_eq!(st.conditions[0].last_transition_time, 1);
+    assert!(
+        !set_condition(&mut st, COND_RESTARTING, true, "R2", "m2", 9, &mut ev),
+        "identical: no change, no event"
+    );
+    assert!(set_condition(
+        &mut st,
+        COND_RESTARTING,
+        false,
+        "JobsReady",
+        "all jobs are ready",
+        11,
+        &mut ev
+    ));
+    assert_eq!(st.conditions[0].last_transition_time, 11);
+    assert_eq!(ev.len(), 3);
+}
+
+#[test]
+fn managed_by_another_controller_writes_nothing() {
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  managedBy: example.com/other\n  replicatedJobs:",
+    ));
+    let p = reconcile(&input(&js, vec![]));
+    assert!(p.status.is_none() && p.create_jobs.is_empty() && !p.create_service);
+}
