@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod determinism;
+mod features;
 mod job_controller;
 mod scenarios;
 mod upstream;
