@@ -1,0 +1,68 @@
+//! No input makes the loader or the engine panic: bad input is an error value.
+
+use jobset_sim::scenario::parse_scenario;
+use jobset_sim::sim::{RunOptions, World};
+use proptest::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+
+fn scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("1".to_string()),
+        Just("-3".to_string()),
+        Just("10s".to_string()),
+        Just("abc".to_string()),
+        Just("true".to_string()),
+        Just("\"8\"".to_string()),
+        Just("[]".to_string()),
+        Just("{}".to_string()),
+        Just("~".to_string()),
+        Just("1e99".to_string()),
+        Just("99999999999999999999".to_string()),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("name"), Just("seed"), Just("horizon"), Just("cluster"), Just("nodePools"), Just("count"),
+        Just("capacity"), Just("cpu"), Just("timing"), Just("podStartup"), Just("jobsets"), Just("inline"),
+        Just("at"), Just("workload"), Just("runFor"), Just("exitCode"), Just("faults"), Just("podFailure"),
+        Just("nodeFailure"), Just("expect"), Just("jobset"), Just("replicatedJobs"), Just("template"),
+        Just("spec"), Just("replicas"), Just("order"), Just("event"), Just("bogus"),
+    ]
+    .prop_map(String::from)
+}
+
+fn yamlish() -> impl Strategy<Value = String> {
+    let leaf = (key(), scalar()).prop_map(|(k, v)| format!("{k}: {v}"));
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        (key(), proptest::collection::vec(inner, 1..4), any::<bool>()).prop_map(|(k, items, list)| {
+            if list {
+                format!("{k}: [{}]", items.iter().map(|i| format!("{{{i}}}")).collect::<Vec<_>>().join(", "))
+            } else {
+                format!("{k}: {{{}}}", items.join(", "))
+            }
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_yamlish_input_never_panics(lines in proptest::collection::vec(yamlish(), 0..6)) {
+        let text = format!("name: p\n{}\n", lines.join("\n"));
+        if let Ok(sc) = parse_scenario(&text, Path::new("p.yaml")) {
+            let mut sc = sc;
+            sc.max_events = 5_000;
+            let mut w = World::new(Arc::new(sc), RunOptions::default());
+            w.run();
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = parse_scenario(&text, Path::new("p.yaml"));
+    }
+}
