@@ -37,7 +37,11 @@ fn restart_jobset_recreates_every_job_with_the_next_attempt_label_and_clears_res
     // §5.6 and §25: decision, then foreground deletion, then recreation; JobsReady when all ready again.
     let text = scen(&format!(
         "jobsets:{}\nworkload:\n- {{match: {{replicatedJob: w, jobIndex: 1, restartAttempt: 0}}, runFor: 1m, exitCode: 1}}\n- {{runFor: 10m}}\nexpect:\n- jobset: js\n  terminalState: Completed\n  restarts: 1\n  restartsCountTowardsMax: 1\n  conditions:\n  - {{type: RestartingJobSet, status: \"False\", reason: JobSetCompleted, message: jobset completed successfully}}\n",
-        js_yaml("js", "      failurePolicy: {maxRestarts: 2}", &(rj("a", 1, 1) + &rj("w", 2, 2)))
+        js_yaml(
+            "js",
+            "      failurePolicy: {maxRestarts: 2}",
+            &(rj("a", 1, 1) + &rj("w", 2, 2))
+        )
     ));
     let w = run(scenario(&text));
     assert_expectations(&w, "restart");
@@ -45,15 +49,32 @@ fn restart_jobset_recreates_every_job_with_the_next_attempt_label_and_clears_res
     assert_eq!(restarting.len(), 1);
     assert_eq!(restarting[0].attempt, Some(1));
     // Every Job of attempt 0 is deleted; every Job of attempt 1 is created.
-    let created1: Vec<_> = events(&w, "JobCreated").into_iter().filter(|e| e.restart_attempt == Some(1)).collect();
+    let created1: Vec<_> = events(&w, "JobCreated")
+        .into_iter()
+        .filter(|e| e.restart_attempt == Some(1))
+        .collect();
     assert_eq!(created1.len(), 3);
-    let deleted0: Vec<_> = events(&w, "JobDeleted").into_iter().filter(|e| e.restart_attempt == Some(0)).collect();
+    let deleted0: Vec<_> = events(&w, "JobDeleted")
+        .into_iter()
+        .filter(|e| e.restart_attempt == Some(0))
+        .collect();
     assert_eq!(deleted0.len(), 3);
     // Recreate: an index is recreated once its own old Job is gone (no waiting for the others).
-    let del_a = deleted0.iter().find(|e| e.job.as_deref() == Some("js-a-0")).unwrap().seq;
-    let new_a = created1.iter().find(|e| e.job.as_deref() == Some("js-a-0")).unwrap().seq;
+    let del_a = deleted0
+        .iter()
+        .find(|e| e.job.as_deref() == Some("js-a-0"))
+        .unwrap()
+        .seq;
+    let new_a = created1
+        .iter()
+        .find(|e| e.job.as_deref() == Some("js-a-0"))
+        .unwrap()
+        .seq;
     assert!(new_a > del_a);
-    let ev: Vec<_> = events(&w, "Event").into_iter().map(|e| e.reason.clone().unwrap()).collect();
+    let ev: Vec<_> = events(&w, "Event")
+        .into_iter()
+        .map(|e| e.reason.clone().unwrap())
+        .collect();
     assert!(ev.contains(&"DefaultFailurePolicy".to_string()));
     assert!(ev.contains(&"RestartJobSetFailurePolicyAction".to_string()));
     assert!(ev.contains(&"JobsReady".to_string()));
@@ -63,12 +84,29 @@ fn restart_jobset_recreates_every_job_with_the_next_attempt_label_and_clears_res
 fn blocking_recreate_creates_no_new_job_while_an_old_one_exists() {
     let text = scen(&format!(
         "jobsets:{}\nworkload:\n- {{match: {{replicatedJob: w, jobIndex: 0, restartAttempt: 0}}, runFor: 1m, exitCode: 1}}\n- {{runFor: 10m}}\n",
-        js_yaml("js", "      failurePolicy: {maxRestarts: 2, restartStrategy: BlockingRecreate}", &(rj("a", 1, 1) + &rj("w", 2, 2)))
+        js_yaml(
+            "js",
+            "      failurePolicy: {maxRestarts: 2, restartStrategy: BlockingRecreate}",
+            &(rj("a", 1, 1) + &rj("w", 2, 2))
+        )
     ));
     let w = run(scenario(&text));
-    let last_old_gone = events(&w, "JobDeleted").iter().filter(|e| e.restart_attempt == Some(0)).map(|e| e.seq).max().unwrap();
-    let first_new = events(&w, "JobCreated").iter().filter(|e| e.restart_attempt == Some(1)).map(|e| e.seq).min().unwrap();
-    assert!(first_new > last_old_gone, "BlockingRecreate: attempt 1 starts after attempt 0 is gone");
+    let last_old_gone = events(&w, "JobDeleted")
+        .iter()
+        .filter(|e| e.restart_attempt == Some(0))
+        .map(|e| e.seq)
+        .max()
+        .unwrap();
+    let first_new = events(&w, "JobCreated")
+        .iter()
+        .filter(|e| e.restart_attempt == Some(1))
+        .map(|e| e.seq)
+        .min()
+        .unwrap();
+    assert!(
+        first_new > last_old_gone,
+        "BlockingRecreate: attempt 1 starts after attempt 0 is gone"
+    );
     assert_eq!(events(&w, "JobSetCompleted").len(), 1);
 }
 
@@ -77,8 +115,14 @@ fn depends_on_complete_then_ready_gates_creation() {
     let rjs = format!(
         "{}{}{}",
         rj("init", 1, 1),
-        rj("launcher", 1, 1).replace("        replicas: 1\n", "        replicas: 1\n        dependsOn: [{name: init, status: Complete}]\n"),
-        rj("worker", 2, 1).replace("        replicas: 2\n", "        replicas: 2\n        dependsOn: [{name: launcher, status: Ready}]\n"),
+        rj("launcher", 1, 1).replace(
+            "        replicas: 1\n",
+            "        replicas: 1\n        dependsOn: [{name: init, status: Complete}]\n"
+        ),
+        rj("worker", 2, 1).replace(
+            "        replicas: 2\n",
+            "        replicas: 2\n        dependsOn: [{name: launcher, status: Ready}]\n"
+        ),
     );
     let text = scen(&format!(
         "jobsets:{}\nworkload:\n- {{match: {{replicatedJob: init}}, runFor: 30s}}\n- {{runFor: 5m}}\nexpect:\n- order:\n    first: {{event: JobCompleted, replicatedJob: init}}\n    then: {{event: JobCreated, replicatedJob: launcher}}\n- order:\n    first: {{event: PodReady, replicatedJob: launcher}}\n    then: {{event: JobCreated, replicatedJob: worker}}\n- jobset: js\n  terminalState: Completed\n",
@@ -92,7 +136,11 @@ fn depends_on_complete_then_ready_gates_creation() {
 fn in_order_startup_sets_in_progress_then_completed() {
     let text = scen(&format!(
         "jobsets:{}\nworkload:\n- {{runFor: 5m}}\nexpect:\n- order:\n    first: {{event: PodReady, replicatedJob: driver}}\n    then: {{event: JobCreated, replicatedJob: workers}}\n- jobset: js\n  at: 2m\n  conditions:\n  - {{type: StartupPolicyCompleted, status: \"True\", reason: InOrderStartupPolicyCompleted, message: in order startup policy has completed}}\n  - {{type: StartupPolicyInProgress, status: \"False\", reason: InOrderStartupPolicyInProgress}}\n",
-        js_yaml("js", "      startupPolicy: {startupPolicyOrder: InOrder}", &(rj("driver", 1, 1) + &rj("workers", 2, 2)))
+        js_yaml(
+            "js",
+            "      startupPolicy: {startupPolicyOrder: InOrder}",
+            &(rj("driver", 1, 1) + &rj("workers", 2, 2))
+        )
     ));
     let w = run(scenario(&text));
     assert_expectations(&w, "InOrder");
@@ -106,7 +154,11 @@ fn ttl_after_finished_deletes_the_jobset_and_its_children() {
     ));
     let w = run(scenario(&text));
     assert_expectations(&w, "ttl");
-    assert_eq!(events(&w, "JobDeleted").len(), 2, "children go with the JobSet (foreground)");
+    assert_eq!(
+        events(&w, "JobDeleted").len(),
+        2,
+        "children go with the JobSet (foreground)"
+    );
     assert_eq!(events(&w, "ServiceDeleted").len(), 1);
 }
 
@@ -132,7 +184,11 @@ fn an_immutable_field_update_is_rejected_and_traced() {
 
 #[test]
 fn a_rejected_submission_is_a_trace_event_and_a_validation_error() {
-    let bad = js_yaml("js", "      successPolicy: {operator: All, targetReplicatedJobs: [nope]}", &rj("a", 1, 1));
+    let bad = js_yaml(
+        "js",
+        "      successPolicy: {operator: All, targetReplicatedJobs: [nope]}",
+        &rj("a", 1, 1),
+    );
     let text = scen(&format!(
         "jobsets:{bad}\nexpect:\n- validationError: {{contains: \"does not appear in .spec.ReplicatedJobs\"}}\n- event: {{event: JobSetRejected, jobset: js}}\n  count: 1\n- jobset: js\n  exists: false\n"
     ));
@@ -145,12 +201,22 @@ fn unschedulable_pods_wait_visibly_and_bind_when_capacity_frees() {
     // 3 pods of 6 cpu on 2 nodes of 8 cpu: one waits until a pod finishes.
     let text = format!(
         "name: t\ncluster:\n  nodePools: [{{name: n, count: 2, capacity: {{cpu: \"8\", memory: 32Gi}}}}]\njobsets:{}\nworkload:\n- {{match: {{podIndex: 0}}, runFor: 1m}}\n- {{runFor: 10m}}\nexpect:\n- event: {{event: PodUnschedulable}}\n  count: 1\n- jobset: js\n  terminalState: Completed\n",
-        js_yaml("js", "", &rj("a", 1, 3).replace("containers: [{name: c, image: x}]", "containers: [{name: c, image: x, resources: {requests: {cpu: \"6\"}}}]"))
+        js_yaml(
+            "js",
+            "",
+            &rj("a", 1, 3).replace(
+                "containers: [{name: c, image: x}]",
+                "containers: [{name: c, image: x, resources: {requests: {cpu: \"6\"}}}]"
+            )
+        )
     );
     let w = run(scenario(&text));
     assert_expectations(&w, "unschedulable");
     let u = events(&w, "PodUnschedulable");
-    assert_eq!(u[0].message.as_deref(), Some("0/2 nodes are available: 2 Insufficient cpu."));
+    assert_eq!(
+        u[0].message.as_deref(),
+        Some("0/2 nodes are available: 2 Insufficient cpu.")
+    );
     assert_eq!(events(&w, "PodScheduled").len(), 3);
 }
 
@@ -162,13 +228,23 @@ fn a_recovered_node_takes_pods_again() {
     );
     let w = run(scenario(&text));
     assert_expectations(&w, "node recovery");
-    let bound: Vec<_> = events(&w, "PodScheduled").into_iter().filter(|e| e.restart_attempt == Some(1)).collect();
-    assert!(bound[0].t >= 6 * 60_000, "the replacement waits for the node to recover");
+    let bound: Vec<_> = events(&w, "PodScheduled")
+        .into_iter()
+        .filter(|e| e.restart_attempt == Some(1))
+        .collect();
+    assert!(
+        bound[0].t >= 6 * 60_000,
+        "the replacement waits for the node to recover"
+    );
 }
 
 #[test]
 fn generate_name_gets_a_seeded_suffix() {
-    let text = scen(&js_yaml("x", "", &rj("a", 1, 1)).replace("metadata: {name: x}", "metadata: {generateName: train-}").replace("\n- inline", "jobsets:\n- inline"));
+    let text = scen(
+        &js_yaml("x", "", &rj("a", 1, 1))
+            .replace("metadata: {name: x}", "metadata: {generateName: train-}")
+            .replace("\n- inline", "jobsets:\n- inline"),
+    );
     let w = run(scenario(&text));
     let created = events(&w, "JobSetCreated");
     let name = created[0].jobset.clone().unwrap();
@@ -177,7 +253,10 @@ fn generate_name_gets_a_seeded_suffix() {
 
 #[test]
 fn a_run_over_its_event_budget_stops_with_a_clear_reason() {
-    let text = scen(&format!("maxEvents: 10\njobsets:{}\n", js_yaml("js", "", &rj("a", 1, 1))));
+    let text = scen(&format!(
+        "maxEvents: 10\njobsets:{}\n",
+        js_yaml("js", "", &rj("a", 1, 1))
+    ));
     let w = run(scenario(&text));
     assert_eq!(w.stop, Some(jobset_sim::sim::StopReason::MaxEvents));
     assert_eq!(w.events_processed, 10);
@@ -185,7 +264,10 @@ fn a_run_over_its_event_budget_stops_with_a_clear_reason() {
 
 #[test]
 fn the_horizon_stops_the_clock() {
-    let text = scen(&format!("horizon: 5m\njobsets:{}\nworkload:\n- {{runFor: 1h}}\n", js_yaml("js", "", &rj("a", 1, 1))));
+    let text = scen(&format!(
+        "horizon: 5m\njobsets:{}\nworkload:\n- {{runFor: 1h}}\n",
+        js_yaml("js", "", &rj("a", 1, 1))
+    ));
     let w = run(scenario(&text));
     assert_eq!(w.stop, Some(jobset_sim::sim::StopReason::Horizon));
     assert!(w.now <= 5 * 60_000);

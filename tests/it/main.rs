@@ -6,7 +6,7 @@ mod util;
 mod cli;
 mod determinism;
 mod features;
-mod robustness;
 mod job_controller;
+mod robustness;
 mod scenarios;
 mod upstream;

@@ -24,11 +24,34 @@ fn scalar() -> impl Strategy<Value = String> {
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        Just("name"), Just("seed"), Just("horizon"), Just("cluster"), Just("nodePools"), Just("count"),
-        Just("capacity"), Just("cpu"), Just("timing"), Just("podStartup"), Just("jobsets"), Just("inline"),
-        Just("at"), Just("workload"), Just("runFor"), Just("exitCode"), Just("faults"), Just("podFailure"),
-        Just("nodeFailure"), Just("expect"), Just("jobset"), Just("replicatedJobs"), Just("template"),
-        Just("spec"), Just("replicas"), Just("order"), Just("event"), Just("bogus"),
+        Just("name"),
+        Just("seed"),
+        Just("horizon"),
+        Just("cluster"),
+        Just("nodePools"),
+        Just("count"),
+        Just("capacity"),
+        Just("cpu"),
+        Just("timing"),
+        Just("podStartup"),
+        Just("jobsets"),
+        Just("inline"),
+        Just("at"),
+        Just("workload"),
+        Just("runFor"),
+        Just("exitCode"),
+        Just("faults"),
+        Just("podFailure"),
+        Just("nodeFailure"),
+        Just("expect"),
+        Just("jobset"),
+        Just("replicatedJobs"),
+        Just("template"),
+        Just("spec"),
+        Just("replicas"),
+        Just("order"),
+        Just("event"),
+        Just("bogus"),
     ]
     .prop_map(String::from)
 }
@@ -38,7 +61,10 @@ fn yamlish() -> impl Strategy<Value = String> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         (key(), proptest::collection::vec(inner, 1..4), any::<bool>()).prop_map(|(k, items, list)| {
             if list {
-                format!("{k}: [{}]", items.iter().map(|i| format!("{{{i}}}")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{k}: [{}]",
+                    items.iter().map(|i| format!("{{{i}}}")).collect::<Vec<_>>().join(", ")
+                )
             } else {
                 format!("{k}: {{{}}}", items.join(", "))
             }
