@@ -5,6 +5,7 @@
 //! the engine; randomness comes only from ChaCha streams derived from the seed;
 //! nothing iterates a hash map on a path that reaches output.
 
+pub mod admission;
 pub mod api;
 pub mod input;
 pub mod units;
