@@ -12,6 +12,17 @@
 //!
 //! Module map: [`defaults`] (D-rules), [`schema`] (S-rules), [`webhook`] (C- and U-rules),
 //! [`dns`] (apimachinery name checks), [`errors`] (field errors and the envelope).
+//!
+//! Fidelity notes (where the simulator knowingly differs from a real cluster):
+//! - Upstream walks schema properties and groups duplicated rule names in Go map order; we use
+//!   declaration order and first-index order, which are among upstream's possible orders.
+//! - The typed model cannot tell an absent key from `""`, so an empty required string is reported
+//!   as `Required value` (the manifest parser already reports absent keys).
+//! - Bad values of composite type (the replicatedJobs list of U7/C9e, a PVC spec) are rendered as
+//!   JSON of our Rust types, close to but not byte-identical with Go's JSON of its structs.
+//! - Validation ratcheting on UPDATE and CEL runtime errors (`no such key`) are not modelled.
+//! - C9h (PVC lookup errors other than NotFound) cannot happen: the lookup has no error channel.
+//! - `generateName` uses the fixed suffix [`GENERATED_NAME_SUFFIX`] instead of random characters.
 
 pub mod defaults;
 pub mod dns;
