@@ -7,14 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// JobSet feature gates (upstream defaults: all alpha gates off).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Gates {
-    pub restart_job: bool,
-    pub in_place_restart: bool,
-    pub elastic_jobset: bool,
-}
-
-pub const KNOWN_GATES: &[&str] = &["RestartJob", "InPlaceRestart", "ElasticJobSet", "TLSOptions"];
+pub use crate::admission::FeatureGates as Gates;
 
 #[derive(Debug, Clone)]
 pub struct Scenario {

@@ -166,30 +166,26 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
 
 /// Parses the feature-gate map; unknown gates are errors with the nearest name.
 pub fn parse_gates(o: Option<Obj<'_>>, d: &mut Diags) -> Gates {
-    let mut g = Gates::default();
-    let Some(o) = o else { return g };
+    let Some(o) = o else { return Gates::default() };
+    let mut m = BTreeMap::new();
     for (k, v) in o.map {
-        let path = crate::input::join(&o.path, k);
-        let Some(b) = v.as_bool() else {
-            d.error(path, format!("expected true or false, found {}", describe(v)));
-            continue;
-        };
-        match k.as_str() {
-            "RestartJob" => g.restart_job = b,
-            "InPlaceRestart" => g.in_place_restart = b,
-            "ElasticJobSet" => g.elastic_jobset = b,
-            "TLSOptions" => {
-                if !b {
-                    d.error(path, "feature gate TLSOptions is locked to true");
-                }
+        match v.as_bool() {
+            Some(b) => {
+                m.insert(k.clone(), b);
             }
-            _ => d.error(
-                path,
-                crate::input::unknown_field_message(k, KNOWN_GATES.iter().copied()).replace("field", "feature gate"),
+            None => d.error(
+                crate::input::join(&o.path, k),
+                format!("expected true or false, found {}", describe(v)),
             ),
         }
     }
-    g
+    match Gates::from_map(&m) {
+        Ok(g) => g,
+        Err(e) => {
+            d.error(o.path.clone(), e);
+            Gates::default()
+        }
+    }
 }
 
 fn resource_map(path: &str, v: &Value, d: &mut Diags) -> BTreeMap<String, i128> {

@@ -17,12 +17,7 @@ type TemplateParts = (
 
 impl World {
     pub(super) fn gates(&self) -> crate::admission::FeatureGates {
-        let g = self.sc.gates;
-        crate::admission::FeatureGates {
-            restart_job: g.restart_job,
-            in_place_restart: g.in_place_restart,
-            elastic_jobset: g.elastic_jobset,
-        }
+        self.sc.gates
     }
 
     // ---------------------------------------------------------------- JobSets

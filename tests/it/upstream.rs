@@ -63,3 +63,27 @@ fn every_upstream_jobset_runs_to_a_terminal_state_with_all_gates_on() {
         );
     }
 }
+
+#[test]
+fn with_default_gates_only_the_gated_examples_are_rejected_with_upstreams_message() {
+    let Some(files) = examples() else { return };
+    let mut args = vec!["validate".to_string()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = cli(&refs);
+    assert_eq!(o.code, 1, "a rejection is exit 1:\n{}\n{}", o.stdout, o.stderr);
+    let rejected: Vec<&str> = o.stdout.lines().filter(|l| l.contains(" rejected: ")).collect();
+    assert_eq!(rejected.len(), 4, "{rejected:#?}");
+    for (file, msg) in [
+        ("restartjob-action.yaml", "RestartJob and RestartJobAndIgnoreMaxRestarts failure policy actions are not allowed when RestartJob feature gate is disabled"),
+        ("restartjobandignoremaxrestarts-action.yaml", "not allowed when RestartJob feature gate is disabled"),
+        ("jobset-main-container-mode.yaml", "InPlaceRestart restart strategy cannot be set when InPlaceRestart feature gate is disabled"),
+        ("jobset-sidecar-container-mode.yaml", "InPlaceRestart restart strategy cannot be set when InPlaceRestart feature gate is disabled"),
+    ] {
+        assert!(
+            rejected.iter().any(|l| l.contains(file) && l.contains("admission webhook \"vjobset.kb.io\" denied the request") && l.contains(msg)),
+            "{file}: {rejected:#?}"
+        );
+    }
+    assert!(o.stdout.matches(" admitted").count() >= 26, "{}", o.stdout);
+}
