@@ -491,6 +491,7 @@ impl World {
                 last_failure_at: 0,
                 parallelism,
                 completions,
+                index_failures: BTreeMap::new(),
             });
             self.job_names.insert((ns, name.clone()), jid);
             if let Some(jso) = self.jobsets.get_mut(id) {

@@ -32,39 +32,72 @@ impl World {
 
         // Count newly finished pods (the finalizer step, collapsed into one sync).
         let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
-        let mut newly_failed = 0u32;
-        let mut newly_succeeded = Vec::new();
+        let per_index = spec.backoff_limit_per_index;
+        let mut fail_job: Option<String> = None;
+        let mut gone = Vec::new();
         for &(idx, pid) in &pods {
             let p = self.pods.get(pid).expect("owned pod exists");
             if p.counted {
                 continue;
             }
-            let failed_now = p.phase == Phase::Failed
-                || (!replacement_failed && p.deletion.is_some() && p.phase != Phase::Succeeded);
-            if p.phase == Phase::Succeeded {
-                newly_succeeded.push(idx);
-            } else if failed_now {
-                newly_failed += 1;
+            let deleted_unfinished = !replacement_failed && p.deletion.is_some() && !p.phase.terminal();
+            let outcome = if p.phase == Phase::Succeeded {
+                None
+            } else if p.phase == Phase::Failed {
+                Some(self.pod_failure_outcome(&spec, pid))
+            } else if deleted_unfinished {
+                Some(FailureOutcome::Count)
             } else {
                 continue;
+            };
+            let p = self.pods.get_mut(pid).expect("exists");
+            p.counted = true;
+            if p.deletion.is_some() && p.phase.terminal() {
+                gone.push(pid);
             }
-            self.pods.get_mut(pid).expect("exists").counted = true;
-        }
-        let j = self.jobs.get_mut(jid).expect("exists");
-        for idx in newly_succeeded {
-            if indexed {
-                j.status.completed_indexes.insert(idx);
-                j.status.succeeded = j.status.completed_indexes.len() as i32;
-            } else {
-                j.status.succeeded += 1;
+            let j = self.jobs.get_mut(jid).expect("exists");
+            match outcome {
+                None => {
+                    if indexed {
+                        j.status.completed_indexes.insert(idx);
+                        j.status.succeeded = j.status.completed_indexes.len() as i32;
+                    } else {
+                        j.status.succeeded += 1;
+                    }
+                    j.failures_since_success = 0;
+                }
+                Some(o) => {
+                    j.failures_since_success += 1;
+                    j.last_failure_at = now;
+                    let e = j.index_failures.entry(idx).or_insert((0, 0, now));
+                    e.2 = now;
+                    match o {
+                        FailureOutcome::Ignore => e.1 += 1,
+                        FailureOutcome::Count | FailureOutcome::FailIndex | FailureOutcome::FailJob(_) => {
+                            let prior = e.0;
+                            e.0 += 1;
+                            j.status.failed += 1;
+                            let index_failed = match (&o, per_index) {
+                                (FailureOutcome::FailIndex, Some(_)) => true,
+                                (_, Some(limit)) => i64::from(prior) >= i64::from(limit),
+                                _ => false,
+                            };
+                            if index_failed && indexed {
+                                j.status.failed_indexes.insert(idx);
+                            }
+                            if let FailureOutcome::FailJob(m) = o {
+                                fail_job.get_or_insert(m);
+                            }
+                        }
+                    }
+                }
             }
-            j.failures_since_success = 0;
         }
-        if newly_failed > 0 {
-            j.status.failed += newly_failed as i32;
-            j.failures_since_success += newly_failed;
-            j.last_failure_at = now;
+        for pid in gone {
+            self.remove_pod(pid);
         }
+        let j = self.jobs.get(jid).expect("exists");
+        let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
 
         // Classify live pods.
         let mut active: Vec<(i32, PodId)> = Vec::new();
@@ -150,6 +183,7 @@ impl World {
 
         // Failure criteria, in upstream order.
         let restart_on_failure = j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure");
+        let completions = j.completions;
         let limit = spec.backoff_limit_or_default();
         // backoffLimit: failed pods (all policies), or container restarts of live pods under OnFailure.
         let past_backoff = i64::from(j.status.failed) > i64::from(limit)
@@ -159,15 +193,25 @@ impl World {
             (spec.active_deadline_seconds, j.status.start_time),
             (Some(ads), Some(start)) if now >= start + (ads.max(0) as u64) * 1000
         );
-        let failure: Option<(&str, &str)> = if past_backoff {
-            Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT))
+        let failed_indexes = j.status.failed_indexes.len() as i64;
+        let all_indexes_done = completions.is_some_and(|c| {
+            (0..c).all(|i| j.status.completed_indexes.contains(&i) || j.status.failed_indexes.contains(&i))
+        });
+        let failure: Option<(&str, String)> = if let Some(m) = fail_job {
+            Some((JOB_REASON_POD_FAILURE_POLICY, m))
+        } else if past_backoff {
+            Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT.into()))
         } else if past_deadline {
-            Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE))
+            Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE.into()))
+        } else if per_index.is_some() && spec.max_failed_indexes.is_some_and(|m| failed_indexes > i64::from(m)) {
+            Some((JOB_REASON_MAX_FAILED_INDEXES, JOB_MSG_MAX_FAILED_INDEXES.into()))
+        } else if per_index.is_some() && failed_indexes > 0 && all_indexes_done {
+            Some((JOB_REASON_FAILED_INDEXES, JOB_MSG_FAILED_INDEXES.into()))
         } else {
             None
         };
         if let Some((reason, message)) = failure {
-            let c = cond(JOB_FAILURE_TARGET, reason, message, now, "True");
+            let c = cond(JOB_FAILURE_TARGET, reason, &message, now, "True");
             set_job_condition(j, c.clone());
             let mut ev = self.job_event("JobFailureTarget", jid);
             ev.reason = Some(reason.into());
@@ -178,7 +222,6 @@ impl World {
         }
 
         // Success.
-        let completions = j.completions;
         let succeeded_all = match (indexed, completions) {
             (true, Some(c)) => (0..c).all(|i| j.status.completed_indexes.contains(&i)),
             (false, Some(c)) => j.status.succeeded >= c,
@@ -220,7 +263,11 @@ impl World {
                         .map(|(i, _)| *i)
                         .collect();
                     to_create = (0..c)
-                        .filter(|i| !j.status.completed_indexes.contains(i) && !busy.contains(i))
+                        .filter(|i| {
+                            !j.status.completed_indexes.contains(i)
+                                && !j.status.failed_indexes.contains(i)
+                                && !busy.contains(i)
+                        })
                         .take(slots as usize)
                         .collect();
                 } else {
@@ -229,7 +276,27 @@ impl World {
                 }
             }
         }
-        if !to_create.is_empty() && j.failures_since_success > 0 {
+        if per_index.is_some() && !to_create.is_empty() {
+            // Per-index backoff: each index waits after its own last failure.
+            let mut earliest_wait: Option<Millis> = None;
+            to_create.retain(|i| match j.index_failures.get(i) {
+                Some(&(counted, ignored, last)) if counted + ignored > 0 => {
+                    let k = (counted + ignored).min(16);
+                    let due = last + (JOB_POD_FAILURE_BACKOFF_MS << (k - 1)).min(JOB_POD_FAILURE_BACKOFF_MAX_MS);
+                    if due > now {
+                        let w = (due - now).max(1000);
+                        earliest_wait = Some(earliest_wait.map_or(w, |e: Millis| e.min(w)));
+                        false
+                    } else {
+                        true
+                    }
+                }
+                _ => true,
+            });
+            if let Some(w) = earliest_wait {
+                self.enqueue_job(jid, w);
+            }
+        } else if !to_create.is_empty() && j.failures_since_success > 0 {
             let n = j.failures_since_success.min(16);
             let delay = (JOB_POD_FAILURE_BACKOFF_MS << (n - 1)).min(JOB_POD_FAILURE_BACKOFF_MAX_MS);
             let due = j.last_failure_at + delay;
@@ -237,6 +304,16 @@ impl World {
                 let wait = (due - now).max(1000);
                 to_create.clear();
                 self.enqueue_job(jid, wait);
+            }
+        }
+        // A sync is scheduled exactly at startTime + activeDeadlineSeconds.
+        if let (Some(ads), Some(start)) = (
+            spec.active_deadline_seconds,
+            self.jobs.get(jid).and_then(|j| j.status.start_time),
+        ) {
+            let deadline = start + (ads.max(0) as u64) * 1000;
+            if deadline > now {
+                self.enqueue_job(jid, deadline - now);
             }
         }
         let j = self.jobs.get_mut(jid).expect("exists");
@@ -402,5 +479,66 @@ fn set_job_condition(j: &mut JobObj, c: Condition) {
         *old = c;
     } else {
         j.status.conditions.push(c);
+    }
+}
+
+/// What the pod failure policy says about one failed pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum FailureOutcome {
+    Count,
+    Ignore,
+    FailIndex,
+    /// `FailJob`, with the Job condition message.
+    FailJob(String),
+}
+
+impl World {
+    /// Evaluates `podFailurePolicy` for a Failed pod (`pod_failure_policy.go`): first matching rule wins.
+    fn pod_failure_outcome(&self, spec: &crate::api::JobSpec, pid: PodId) -> FailureOutcome {
+        let Some(pfp) = &spec.pod_failure_policy else {
+            return FailureOutcome::Count;
+        };
+        let p = self.pods.get(pid).expect("exists");
+        let j = self.jobs.get(p.job).expect("exists");
+        let container = j
+            .pod_template
+            .spec
+            .containers
+            .first()
+            .map(|c| c.name.as_str())
+            .unwrap_or("");
+        let code = p.exit_code.unwrap_or(0);
+        let pod_ref = format!("{}/{}", j.namespace, p.name);
+        for (i, rule) in pfp.rules.iter().enumerate() {
+            let matched = if let Some(ec) = &rule.on_exit_codes {
+                let name_ok = ec.container_name.as_deref().is_none_or(|n| n == container);
+                let hit = match ec.operator.as_str() {
+                    "In" => ec.values.contains(&code),
+                    "NotIn" => code != 0 && !ec.values.contains(&code),
+                    _ => false,
+                };
+                (name_ok && code != 0 && hit).then(|| {
+                    format!("Container {container} for pod {pod_ref} failed with exit code {code} matching FailJob rule at index {i}")
+                })
+            } else {
+                rule.on_pod_conditions
+                    .iter()
+                    .find(|c| c.type_ == "DisruptionTarget" && c.status == "True" && p.disruption.is_some())
+                    .map(|c| {
+                        format!(
+                            "Pod {pod_ref} has condition {} matching FailJob rule at index {i}",
+                            c.type_
+                        )
+                    })
+            };
+            let Some(message) = matched else { continue };
+            return match rule.action.as_str() {
+                "FailJob" => FailureOutcome::FailJob(message),
+                "Ignore" => FailureOutcome::Ignore,
+                "FailIndex" => FailureOutcome::FailIndex,
+                _ => FailureOutcome::Count,
+            };
+        }
+        FailureOutcome::Count
     }
 }

@@ -183,8 +183,19 @@ impl World {
             p.exit_code = Some(143);
             p.running = false;
         }
+        let job = p.job;
+        let counted = p.counted;
         self.release(pid);
-        self.remove_pod(pid);
+        // The Job's tracking finalizer keeps an uncounted pod until its controller has counted it.
+        let tracked = self
+            .jobs
+            .get(job)
+            .is_some_and(|j| j.finished().is_none() && j.deletion.is_none());
+        if counted || !tracked {
+            self.remove_pod(pid);
+        } else {
+            self.pod_changed(job);
+        }
     }
 
     /// The pod object is gone from the store.

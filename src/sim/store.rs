@@ -118,6 +118,8 @@ pub struct JobStatus {
     pub failed: i32,
     /// Indexed: which indexes succeeded.
     pub completed_indexes: BTreeSet<i32>,
+    /// With `backoffLimitPerIndex`: indexes that failed for good.
+    pub failed_indexes: BTreeSet<i32>,
 }
 
 /// A stored batch/v1 Job.
@@ -151,6 +153,8 @@ pub struct JobObj {
     /// Whether pod resource requests hold a node's capacity.
     pub parallelism: i32,
     pub completions: Option<i32>,
+    /// Per-index counted and ignored failures and the last failure time (backoffLimitPerIndex).
+    pub index_failures: BTreeMap<i32, (u32, u32, Millis)>,
 }
 
 impl JobObj {
