@@ -387,6 +387,7 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
     let mut bad_input = false;
     let mut rejected = 0;
     let mut not_terminal = 0;
+    let classes = priority_classes_in(files);
     for f in files {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
@@ -437,7 +438,7 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
                         println!("{}", serde_json::to_string_pretty(&js.to_value()).expect("serializes"));
                     }
                     if run {
-                        let sc = Arc::new(fitted_scenario(doc, &parsed_again(doc), g, &loc));
+                        let sc = Arc::new(fitted_scenario(doc, &parsed_again(doc), g, &loc, &classes));
                         let w = run_scenario(sc, RunOptions::default());
                         let s = summarize(&w);
                         for j in &s.jobsets {
@@ -507,6 +508,7 @@ pub fn fitted_scenario(
     js: &crate::api::JobSet,
     gates: crate::scenario::Gates,
     source: &str,
+    extra_classes: &std::collections::BTreeMap<String, i32>,
 ) -> Scenario {
     use crate::scenario::*;
     use std::collections::BTreeMap;
@@ -549,6 +551,7 @@ pub fn fitted_scenario(
                 topology: Vec::new(),
             }],
             queues: Vec::new(),
+            priority_classes: Vec::new(),
         },
         timing: Timing::default(),
         submissions: vec![Submission {
@@ -563,5 +566,34 @@ pub fn fitted_scenario(
         skipped: Vec::new(),
         not_simulated: Vec::new(),
         max_events: 10_000_000,
+        priority_classes: extra_classes.clone(),
+        default_priority: 0,
     }
+}
+
+/// PriorityClass documents among the given files (for `validate --run`), plus the system classes.
+fn priority_classes_in(files: &[PathBuf]) -> std::collections::BTreeMap<String, i32> {
+    let mut out: std::collections::BTreeMap<String, i32> = [
+        ("system-cluster-critical".to_string(), 2_000_000_000),
+        ("system-node-critical".to_string(), 2_000_001_000),
+    ]
+    .into_iter()
+    .collect();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok(docs) = crate::input::parse_yaml_documents(&text) else {
+            continue;
+        };
+        for d in docs {
+            if d.get("kind").and_then(|k| k.as_str()) == Some("PriorityClass") {
+                if let (Some(n), Some(v)) = (
+                    d.pointer("/metadata/name").and_then(|v| v.as_str()),
+                    d.get("value").and_then(|v| v.as_i64()),
+                ) {
+                    out.insert(n.to_string(), v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
+                }
+            }
+        }
+    }
+    out
 }

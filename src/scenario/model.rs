@@ -28,12 +28,19 @@ pub struct Scenario {
     /// Valid Kubernetes fields kept but not simulated (paths).
     pub not_simulated: Vec<String>,
     pub max_events: u64,
+    /// PriorityClass name → value (scenario `cluster.priorityClasses`, manifests' PriorityClass
+    /// documents, and the two system classes).
+    pub priority_classes: BTreeMap<String, i32>,
+    /// The value of the `globalDefault` PriorityClass, else 0.
+    pub default_priority: i32,
 }
 
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub pools: Vec<NodePool>,
     pub queues: Vec<Queue>,
+    /// `cluster.priorityClasses`: (name, value, globalDefault).
+    pub priority_classes: Vec<(String, i32, bool)>,
 }
 
 #[derive(Debug, Clone)]

@@ -103,6 +103,27 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
             &mut not_simulated,
         );
     }
+    // PriorityClass documents in manifests are modelled, not skipped.
+    let mut manifest_classes = Vec::new();
+    skipped.retain(|(_, kind, spec)| {
+        if kind != "PriorityClass" {
+            return true;
+        }
+        if let Some((name, rest)) = spec.split_once('=') {
+            let (v, global) = match rest.split_once(',') {
+                Some((v, _)) => (v, true),
+                None => (rest, false),
+            };
+            if let Ok(v) = v.parse::<i64>() {
+                manifest_classes.push((
+                    name.to_string(),
+                    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
+                    global,
+                ));
+            }
+        }
+        false
+    });
     let mut workload = Vec::new();
     for (p, item) in o.list("workload", d) {
         if let Some(r) = parse_workload_rule(&p, item, d) {
@@ -145,6 +166,19 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
     }
     let max_events = o.u64("maxEvents", d).unwrap_or(200_000_000);
     o.finish(d, &[]);
+    let mut priority_classes: BTreeMap<String, i32> = [
+        ("system-cluster-critical".to_string(), 2_000_000_000),
+        ("system-node-critical".to_string(), 2_000_001_000),
+    ]
+    .into_iter()
+    .collect();
+    let mut default_priority = 0;
+    for pc in cluster.priority_classes.iter().chain(&manifest_classes) {
+        priority_classes.insert(pc.0.clone(), pc.1);
+        if pc.2 {
+            default_priority = pc.1;
+        }
+    }
     Some(Scenario {
         file: file.to_path_buf(),
         name,
@@ -161,6 +195,8 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
         skipped,
         not_simulated,
         max_events,
+        priority_classes,
+        default_priority,
     })
 }
 
@@ -226,6 +262,7 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
         return Cluster {
             pools: vec![default_pool()],
             queues: Vec::new(),
+            priority_classes: Vec::new(),
         };
     };
     let mut pools = Vec::new();
@@ -302,8 +339,27 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
             "queues (Kueue-style admission) are not implemented yet in this version",
         );
     }
+    let mut priority_classes = Vec::new();
+    for (p, v) in o.list("priorityClasses", d) {
+        let Some(mut pc) = Obj::new(p, v, d) else { continue };
+        let name = pc.req_str("name", d).unwrap_or_default();
+        let value = pc.i32("value", d).unwrap_or(0);
+        if value > 1_000_000_000 {
+            d.error(
+                pc.at("value"),
+                format!("Invalid value: {value}: must be no greater than 1000000000"),
+            );
+        }
+        let global = pc.bool("globalDefault", d).unwrap_or(false);
+        pc.finish(d, &[]);
+        priority_classes.push((name, value, global));
+    }
     o.finish(d, &[]);
-    Cluster { pools, queues }
+    Cluster {
+        pools,
+        queues,
+        priority_classes,
+    }
 }
 
 fn parse_timing(o: Option<Obj<'_>>, d: &mut Diags) -> Timing {
@@ -381,6 +437,23 @@ fn parse_submission(
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
+        if kind == "PriorityClass" {
+            let value = doc.get("value").and_then(Value::as_i64);
+            let global = doc.get("globalDefault").and_then(Value::as_bool).unwrap_or(false);
+            match value {
+                Some(v) if !name.is_empty() => {
+                    skipped.push((
+                        source,
+                        "PriorityClass".into(),
+                        format!("{name}={v}{}", if global { ",globalDefault" } else { "" }),
+                    ));
+                }
+                _ => manifest_problems.push(format!(
+                    "{source}: PriorityClass needs metadata.name and an integer value"
+                )),
+            }
+            continue;
+        }
         if kind != "JobSet" {
             if doc.is_null() {
                 continue;

@@ -436,7 +436,31 @@ impl World {
         } else {
             format!("{}-{suffix}", j.name).into()
         };
-        let priority = j.pod_template.spec.priority.unwrap_or(0);
+        let priority = match (
+            j.pod_template.spec.priority,
+            j.pod_template.spec.priority_class_name.as_deref(),
+        ) {
+            (Some(p), _) => p,
+            (None, Some(class)) => match self.sc.priority_classes.get(class) {
+                Some(v) => *v,
+                None => {
+                    // The API server's Priority admission plugin rejects the pod.
+                    let mut ev = self.job_event("Event", jid);
+                    ev.type_ = Some("Warning");
+                    ev.reason = Some("FailedCreate".into());
+                    ev.message = Some(format!(
+                        "Error creating: pods \"{}-{index}-\" is forbidden: no PriorityClass with name {class} was found",
+                        j.name
+                    ));
+                    ev.object = Some(format!("Job/{}", j.name));
+                    self.emit(ev);
+                    self.enqueue_job(jid, 10_000);
+                    return;
+                }
+            },
+            (None, None) => self.sc.default_priority,
+        };
+        let j = self.jobs.get(jid).expect("exists");
         let (ra, jra) = j
             .stamp
             .as_ref()
@@ -461,6 +485,7 @@ impl World {
             seq,
             priority,
             unschedulable_reported: false,
+            nominated: None,
             restart_attempt: ra,
             job_restart_attempt: jra,
             started_at: 0,

@@ -44,6 +44,14 @@ impl World {
         if !self.live(pid, epoch) {
             return;
         }
+        if self
+            .pods
+            .get(pid)
+            .and_then(|p| p.node)
+            .is_some_and(|n| !self.nodes[n].alive)
+        {
+            return; // started when the kubelet comes back
+        }
         let p = self.pods.get_mut(pid).expect("exists");
         p.phase = Phase::Running;
         self.start_container(pid, "PodRunning");
@@ -168,8 +176,11 @@ impl World {
         p.deletion = Some(now);
         p.epoch += 1;
         p.ready = false;
-        let (g, job) = (p.epoch, p.job);
-        self.push(now + term, Ev::PodTerminated(pid, g));
+        let (g, job, node) = (p.epoch, p.job, p.node);
+        // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
+        if node.is_none_or(|n| self.nodes[n].alive) {
+            self.push(now + term, Ev::PodTerminated(pid, g));
+        }
         self.pod_changed(job);
     }
 
@@ -233,14 +244,27 @@ impl World {
         self.maybe_remove_job(p.job);
     }
 
-    /// A node fails: its pods fail at once (issue: realistic NotReady timeline comes later).
+    /// A node fault. `crash`: the kubelet dies without notice; nothing is visible
+    /// until the node-monitor grace period marks it NotReady, then the taint
+    /// manager evicts its pods after their toleration seconds (default 300 s);
+    /// evicted pods stay Terminating until the node returns. `drain`: graceful
+    /// maintenance: the node is cordoned and its pods are evicted through the
+    /// Eviction API (`DisruptionTarget`), terminating normally.
     pub(super) fn node_fail(&mut self, n: NodeId, recover_after: Option<Millis>, drain: bool) {
-        if !self.nodes[n].ready {
-            return;
+        let now = self.now;
+        if drain {
+            if self.nodes[n].cordoned || !self.nodes[n].alive {
+                return;
+            }
+            self.nodes[n].cordoned = true;
+        } else {
+            if !self.nodes[n].alive {
+                return;
+            }
+            self.nodes[n].alive = false;
         }
-        self.nodes[n].ready = false;
         self.nodes[n].epoch += 1;
-        let g = self.nodes[n].epoch;
+        let epoch = self.nodes[n].epoch;
         let mut ev = TraceEvent {
             event: "NodeFailed",
             ..Default::default()
@@ -256,34 +280,107 @@ impl World {
                 continue;
             }
             if drain {
-                p.disruption = Some((
-                    "TerminationByKubelet".into(),
-                    "Pod was terminated in response to imminent node shutdown.".into(),
-                ));
+                if p.deletion.is_none() {
+                    p.disruption = Some(("EvictionByEvictionAPI".into(), "Eviction API: evicting".into()));
+                    let mut ev = self.pod_event("PodEvicted", pid);
+                    ev.reason = Some("EvictionByEvictionAPI".into());
+                    self.emit(ev);
+                    self.delete_pod(pid);
+                }
+            } else {
+                // The containers are gone, but nobody reports it yet.
+                p.epoch += 1;
+                p.running = false;
             }
-            p.epoch += 1;
-            p.running = false;
-            p.ready = false;
-            p.phase = Phase::Failed;
-            p.exit_code = Some(137);
-            let job = p.job;
-            let mut ev = self.pod_event("PodFailed", pid);
-            ev.exit_code = Some(137);
-            ev.cause = Some(if drain { "NodeDrain".into() } else { "NodeFailed".into() });
-            self.emit(ev);
-            self.release(pid);
-            self.pod_changed(job);
+        }
+        if !drain {
+            self.push(now + self.sc.timing.node_monitor_grace, Ev::NodeNotReady(n, epoch));
         }
         if let Some(after) = recover_after {
-            self.push(self.now + after, Ev::NodeRecover(n, g));
+            self.push(now + after, Ev::NodeRecover(n, epoch));
         }
     }
 
-    pub(super) fn node_recover(&mut self, n: NodeId, epoch: u32) {
-        if self.nodes[n].epoch != epoch || self.nodes[n].ready {
+    /// The node lifecycle controller marks a silent node NotReady: its pods turn
+    /// not Ready, and the NoExecute taint starts each pod's toleration clock.
+    pub(super) fn node_not_ready(&mut self, n: NodeId, epoch: u32) {
+        if self.nodes[n].epoch != epoch || self.nodes[n].alive || !self.nodes[n].ready {
             return;
         }
+        self.nodes[n].ready = false;
+        self.sched.node_changed(n, &self.nodes[n]);
+        let mut ev = TraceEvent {
+            event: "NodeNotReady",
+            ..Default::default()
+        };
+        ev.node = Some(self.nodes[n].name.clone());
+        ev.reason = Some("NodeStatusUnknown".into());
+        ev.message = Some("Kubelet stopped posting node status.".into());
+        self.emit(ev);
+        let pods: Vec<PodId> = self.nodes[n].pods.iter().copied().collect();
+        for pid in pods {
+            let Some(p) = self.pods.get_mut(pid) else { continue };
+            if p.phase.terminal() {
+                continue;
+            }
+            let job = p.job;
+            if p.ready {
+                p.ready = false;
+                let ev = self.pod_event("PodNotReady", pid);
+                self.emit(ev);
+                self.pod_changed(job);
+            }
+            let p = self.pods.get(pid).expect("exists");
+            if p.deletion.is_some() {
+                continue;
+            }
+            let tolerations = self
+                .jobs
+                .get(job)
+                .map(|j| j.pod_template.spec.tolerations.clone())
+                .unwrap_or_default();
+            let tol = tolerations
+                .iter()
+                .find(|t| t.tolerates("node.kubernetes.io/unreachable", "", "NoExecute"));
+            let wait = match tol {
+                Some(t) => t.toleration_seconds.map(|s| (s.max(0) as u64) * 1000),
+                None => Some(self.sc.timing.eviction_toleration),
+            };
+            if let Some(w) = wait {
+                let e = p.epoch;
+                self.push(self.now + w, Ev::TaintEvict(pid, e));
+            }
+        }
+    }
+
+    /// The taint manager evicts a pod from an unreachable node.
+    pub(super) fn taint_evict(&mut self, pid: PodId, epoch: u32) {
+        let Some(p) = self.pods.get_mut(pid) else { return };
+        if p.epoch != epoch || p.deletion.is_some() || p.phase.terminal() {
+            return;
+        }
+        if p.node.is_some_and(|n| self.nodes[n].ready) {
+            return;
+        }
+        p.disruption = Some((
+            "DeletionByTaintManager".into(),
+            "Taint manager: deleting due to NoExecute taint".into(),
+        ));
+        let mut ev = self.pod_event("PodEvicted", pid);
+        ev.reason = Some("DeletionByTaintManager".into());
+        self.emit(ev);
+        self.delete_pod(pid);
+    }
+
+    pub(super) fn node_recover(&mut self, n: NodeId, epoch: u32) {
+        if self.nodes[n].epoch != epoch || (self.nodes[n].alive && !self.nodes[n].cordoned) {
+            return;
+        }
+        let was_dead = !self.nodes[n].alive;
+        self.nodes[n].alive = true;
         self.nodes[n].ready = true;
+        self.nodes[n].cordoned = false;
+        self.nodes[n].epoch += 1;
         let mut ev = TraceEvent {
             event: "NodeRecovered",
             ..Default::default()
@@ -291,6 +388,28 @@ impl World {
         ev.node = Some(self.nodes[n].name.clone());
         self.emit(ev);
         self.sched.node_changed(n, &self.nodes[n]);
+        if was_dead {
+            // The kubelet is back: it finishes deletions, reports lost containers, starts pending pods.
+            let pods: Vec<PodId> = self.nodes[n].pods.iter().copied().collect();
+            for pid in pods {
+                let Some(p) = self.pods.get_mut(pid) else { continue };
+                if p.phase.terminal() {
+                    continue;
+                }
+                p.epoch += 1;
+                let e = p.epoch;
+                if p.deletion.is_some() {
+                    p.phase = Phase::Failed;
+                    p.exit_code = Some(137);
+                    self.push(self.now, Ev::PodTerminated(pid, e));
+                } else if p.phase == Phase::Pending {
+                    self.push(self.now + self.sc.timing.pod_startup, Ev::PodStart(pid, e));
+                } else {
+                    // The container did not survive the crash (ContainerStatusUnknown, 137).
+                    self.container_exit(pid, 137, Some("ContainerStatusUnknown"));
+                }
+            }
+        }
         self.scheduler_kick();
     }
 }

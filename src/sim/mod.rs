@@ -27,6 +27,8 @@ pub enum Ev {
     Submit(usize),
     Fault(usize),
     NodeRecover(NodeId, u32),
+    NodeNotReady(NodeId, u32),
+    TaintEvict(PodId, u32),
     JobSetReconcile(JobSetId, u64),
     JobSync(JobId, u64),
     SchedulerWake,
@@ -210,6 +212,8 @@ impl World {
                     allocatable,
                     allocated: vec![0; self.resources.len()],
                     ready: true,
+                    alive: true,
+                    cordoned: false,
                     pods: BTreeSet::new(),
                     epoch: 0,
                 });
@@ -282,6 +286,8 @@ impl World {
             Ev::Submit(i) => self.submit(i),
             Ev::Fault(i) => self.inject_fault(i),
             Ev::NodeRecover(n, g) => self.node_recover(n, g),
+            Ev::NodeNotReady(n, g) => self.node_not_ready(n, g),
+            Ev::TaintEvict(p, g) => self.taint_evict(p, g),
             Ev::JobSetReconcile(id, g) => {
                 if self.js_queue.take(id, g) {
                     self.reconcile_jobset(id);

@@ -43,7 +43,7 @@ impl SchedState {
         if let Some(old) = self.node_key[id].take() {
             self.pools[n.pool].remove(&(old, id));
         }
-        if n.ready {
+        if n.ready && !n.cordoned {
             let mut score = 0u64;
             for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
                 if i != 2 && *c > 0 {
@@ -110,7 +110,10 @@ impl World {
 
     fn node_fits_static(&self, n: &NodeObj, spec: &crate::api::PodSpec) -> Result<(), &'static str> {
         if !n.ready {
-            return Err("node(s) were not ready");
+            return Err("node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
+        }
+        if n.cordoned {
+            return Err("node(s) were unschedulable");
         }
         for t in &n.taints {
             if (t.effect == "NoSchedule" || t.effect == "NoExecute")

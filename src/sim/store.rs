@@ -216,6 +216,8 @@ pub struct PodObj {
     pub seq: u64,
     pub priority: i32,
     pub unschedulable_reported: bool,
+    /// Set by preemption: the node this pod waits for.
+    pub nominated: Option<NodeId>,
     pub restart_attempt: i32,
     pub job_restart_attempt: Option<i32>,
     /// When the current container run started (for crash-loop backoff).
@@ -241,7 +243,12 @@ pub struct NodeObj {
     pub taints: Vec<crate::scenario::Taint>,
     pub allocatable: Vec<i64>,
     pub allocated: Vec<i64>,
+    /// The node's `Ready` condition as the API shows it (false after the monitor grace period).
     pub ready: bool,
+    /// The kubelet is running (false from the moment of a crash).
+    pub alive: bool,
+    /// Cordoned for maintenance (unschedulable).
+    pub cordoned: bool,
     pub pods: BTreeSet<PodId>,
     /// Generation for recovery timers.
     pub epoch: u32,
