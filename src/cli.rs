@@ -585,13 +585,13 @@ fn priority_classes_in(files: &[PathBuf]) -> std::collections::BTreeMap<String, 
             continue;
         };
         for d in docs {
-            if d.get("kind").and_then(|k| k.as_str()) == Some("PriorityClass") {
-                if let (Some(n), Some(v)) = (
+            if d.get("kind").and_then(|k| k.as_str()) == Some("PriorityClass")
+                && let (Some(n), Some(v)) = (
                     d.pointer("/metadata/name").and_then(|v| v.as_str()),
                     d.get("value").and_then(|v| v.as_i64()),
-                ) {
-                    out.insert(n.to_string(), v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
-                }
+                )
+            {
+                out.insert(n.to_string(), v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
             }
         }
     }
