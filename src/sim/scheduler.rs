@@ -183,7 +183,103 @@ impl World {
         }
         match chosen {
             Some(n) => self.bind(pid, n),
-            None => self.mark_unschedulable(pid),
+            None => {
+                self.try_preempt(pid);
+                self.mark_unschedulable(pid);
+            }
+        }
+    }
+
+    /// Preemption (`../shared/spec/kubernetes-job.md` §3.5): find one node where
+    /// deleting strictly lower-priority pods lets the pod fit; prefer the node
+    /// whose highest victim priority is lowest, then the smallest sum of victim
+    /// priorities, then the fewest victims, then node order. Victims get
+    /// `DisruptionTarget`/`PreemptionByScheduler` and a graceful delete; the
+    /// preemptor is nominated to the node and binds once the room is free.
+    fn try_preempt(&mut self, pid: PodId) {
+        let p = self.pods.get(pid).expect("exists");
+        let prio = p.priority;
+        let Some(j) = self.jobs.get(p.job) else { return };
+        if j.pod_template.spec.preemption_policy.as_deref() == Some("Never") {
+            return;
+        }
+        // Already nominated and its victims still terminating: wait.
+        if let Some(n) = p.nominated {
+            let waiting = self.nodes[n].pods.iter().any(|v| self.pods.get(*v).is_some_and(|v| v.deletion.is_some()));
+            if waiting {
+                return;
+            }
+        }
+        let spec = j.pod_template.clone();
+        let reqs = j.pod_requests.clone();
+        let mut best: Option<((i64, i64, usize, NodeId), Vec<PodId>)> = None;
+        for (n, node) in self.nodes.iter().enumerate() {
+            if node.cordoned || self.node_fits_static(node, &spec.spec).is_err() {
+                continue;
+            }
+            let mut lower: Vec<(i32, PodId)> = node
+                .pods
+                .iter()
+                .filter_map(|v| self.pods.get(*v).map(|vp| (*v, vp)))
+                .filter(|(_, vp)| vp.priority < prio && vp.deletion.is_none() && !vp.phase.terminal())
+                .map(|(v, vp)| (vp.priority, v))
+                .collect();
+            if lower.is_empty() {
+                continue;
+            }
+            let req_of = |v: PodId| -> Vec<(usize, i64)> {
+                self.pods.get(v).and_then(|vp| self.jobs.get(vp.job)).map(|vj| vj.pod_requests.to_vec()).unwrap_or_default()
+            };
+            let mut free: Vec<i64> = node.allocatable.iter().zip(&node.allocated).map(|(a, b)| a - b).collect();
+            for (_, v) in &lower {
+                for (r, q) in req_of(*v) {
+                    free[r] += q;
+                }
+            }
+            if !reqs.iter().all(|(r, q)| *q <= free[*r]) {
+                continue;
+            }
+            // Reprieve as many victims as possible, highest priority first.
+            lower.sort_by_key(|(pr, v)| (std::cmp::Reverse(*pr), *v));
+            let mut victims = Vec::new();
+            for (pr, v) in lower {
+                let r = req_of(v);
+                let fits_without = reqs.iter().all(|(res, q)| {
+                    let taken = r.iter().filter(|(x, _)| x == res).map(|(_, y)| *y).sum::<i64>();
+                    *q <= free[*res] - taken
+                });
+                if fits_without {
+                    for (res, q) in &r {
+                        free[*res] -= q;
+                    }
+                } else {
+                    victims.push((pr, v));
+                }
+            }
+            let key = (
+                victims.iter().map(|(p, _)| i64::from(*p)).max().unwrap_or(i64::MIN),
+                victims.iter().map(|(p, _)| i64::from(*p)).sum::<i64>(),
+                victims.len(),
+                n,
+            );
+            if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                best = Some((key, victims.into_iter().map(|(_, v)| v).collect()));
+            }
+        }
+        let Some(((_, _, _, n), victims)) = best else { return };
+        self.pods.get_mut(pid).expect("exists").nominated = Some(n);
+        for v in victims {
+            if let Some(vp) = self.pods.get_mut(v) {
+                vp.disruption = Some((
+                    "PreemptionByScheduler".into(),
+                    "default-scheduler: preempting to accommodate a higher priority pod".into(),
+                ));
+            }
+            let mut ev = self.pod_event("PodPreempted", v);
+            ev.reason = Some("PreemptionByScheduler".into());
+            ev.message = Some(format!("preempted by {}", self.pods.get(pid).map(|p| p.name.to_string()).unwrap_or_default()));
+            self.emit(ev);
+            self.delete_pod(v);
         }
     }
 
