@@ -8,13 +8,25 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn shipped_scenarios() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("scenarios"))
-        .expect("scenarios/ exists")
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("folder exists")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     v.sort();
+    v
+}
+
+/// `scenarios/*.yaml`, plus `scenarios/upstream/*.yaml` (which read the upstream
+/// examples from ../shared) when ../shared/upstream-examples exists.
+pub fn shipped_scenarios() -> Vec<PathBuf> {
+    let mut v = yaml_files(&repo().join("scenarios"));
+    if repo().join("../shared/upstream-examples").exists() {
+        v.extend(yaml_files(&repo().join("scenarios/upstream")));
+    } else {
+        eprintln!("note: ../shared/upstream-examples absent; scenarios/upstream/ not run");
+    }
     v
 }
 
