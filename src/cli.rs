@@ -562,6 +562,7 @@ pub fn fitted_scenario(
         }],
         workload: Vec::new(),
         faults: Vec::new(),
+        random_faults: Vec::new(),
         expect: Vec::new(),
         skipped: Vec::new(),
         not_simulated: Vec::new(),

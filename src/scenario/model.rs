@@ -22,6 +22,8 @@ pub struct Scenario {
     pub submissions: Vec<Submission>,
     pub workload: Vec<WorkloadRule>,
     pub faults: Vec<Fault>,
+    /// Seeded random fault processes (`faults[].random`), each with its own stream.
+    pub random_faults: Vec<RandomFault>,
     pub expect: Vec<Expectation>,
     /// Documents of other kinds found in manifests, reported as skipped: (source, kind, name).
     pub skipped: Vec<(String, String, String)>,
@@ -154,6 +156,95 @@ pub enum FaultKind {
         name: String,
         namespace: String,
     },
+}
+
+/// A seeded Poisson fault process (`faults: - random: ...`).
+#[derive(Debug, Clone)]
+pub struct RandomFault {
+    /// Where in the scenario: `faults[3]`; its index picks the RNG stream.
+    pub path: String,
+    pub stream: u64,
+    pub kind: RandomKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum RandomKind {
+    /// Each node of the pool fails independently with exponential inter-failure
+    /// times of mean `mtbf` (or the profile's per-node-day rates).
+    NodeFailure {
+        pool: Option<String>,
+        mtbf: Option<Millis>,
+        profile: Option<Profile>,
+        recover_after: Option<Delay>,
+        drain: bool,
+    },
+    /// Each running pod that matches fails independently with mean time between failures `mtbf`.
+    PodFailure {
+        matcher: PodMatch,
+        mtbf: Millis,
+        exit_code: i32,
+    },
+    /// A whole topology domain (all nodes sharing the value of `key`) fails at once.
+    DomainFailure {
+        pool: Option<String>,
+        key: String,
+        mtbf: Millis,
+        recover_after: Option<Delay>,
+    },
+}
+
+/// A delay that is fixed or drawn from a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delay {
+    Fixed(Millis),
+    Exponential(Millis),
+    Uniform(Millis, Millis),
+}
+
+/// A built-in table of interruption causes with rates per node-day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    /// (cause, weight in events per reference period, graceful drain?)
+    pub causes: Vec<(&'static str, u32, bool)>,
+    /// Total events of the table over the reference node-days.
+    pub node_days: f64,
+}
+
+impl Profile {
+    /// Llama 3 (Meta, 2024, Table 5): 54 days on 16,384 GPUs (2,048 hosts of 8 GPUs):
+    /// 419 unexpected interruptions by cause, plus 47 planned maintenance events.
+    pub fn llama3() -> Profile {
+        let causes = vec![
+            ("faulty-gpu", 148, false),
+            ("gpu-hbm3-memory", 72, false),
+            ("software-bug", 54, false),
+            ("network-switch-cable", 35, false),
+            ("host-maintenance", 32, false),
+            ("gpu-sram-memory", 19, false),
+            ("gpu-system-processor", 17, false),
+            ("nic", 7, false),
+            ("nccl-watchdog-timeout", 7, false),
+            ("silent-data-corruption", 6, false),
+            ("gpu-thermal", 6, false),
+            ("ssd", 3, false),
+            ("power-supply", 3, false),
+            ("server-chassis", 2, false),
+            ("io-expansion-board", 2, false),
+            ("dependency", 2, false),
+            ("cpu", 2, false),
+            ("system-memory", 2, false),
+            ("planned-maintenance", 47, true),
+        ];
+        Profile {
+            name: "llama3".into(),
+            causes,
+            node_days: 54.0 * 2048.0,
+        }
+    }
+    pub fn total(&self) -> u32 {
+        self.causes.iter().map(|c| c.1).sum()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -144,8 +144,13 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
         }
     }
     let mut faults = Vec::new();
-    for (p, item) in o.list("faults", d) {
-        if let Some(f) = parse_fault(&p, item, d) {
+    let mut random_faults = Vec::new();
+    for (i, (p, item)) in o.list("faults", d).into_iter().enumerate() {
+        if item.get("random").is_some() {
+            if let Some(r) = parse_random_fault(&p, i as u64, item, d) {
+                random_faults.push(r);
+            }
+        } else if let Some(f) = parse_fault(&p, item, d) {
             faults.push(f);
         }
     }
@@ -191,6 +196,7 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
         submissions,
         workload,
         faults,
+        random_faults,
         expect,
         skipped,
         not_simulated,
@@ -532,17 +538,137 @@ const FAULT_KINDS: &[&str] = &[
     "deleteObject",
 ];
 
-fn parse_fault(p: &str, v: &Value, d: &mut Diags) -> Option<Fault> {
+fn parse_delay(path: &str, v: &Value, d: &mut Diags) -> Option<Delay> {
+    if v.is_string() || v.is_number() {
+        return crate::input::value_duration(path, v, d).map(Delay::Fixed);
+    }
+    let mut o = Obj::new(path, v, d)?;
+    let exp = o.duration("exponential", d);
+    let uni = o.list("uniform", d);
+    o.finish(d, &[]);
+    match (exp, uni.len()) {
+        (Some(m), 0) => Some(Delay::Exponential(m)),
+        (None, 2) => {
+            let a = crate::input::value_duration(&uni[0].0, uni[0].1, d)?;
+            let b = crate::input::value_duration(&uni[1].0, uni[1].1, d)?;
+            if a > b {
+                d.error(path, "uniform: the first bound must not exceed the second");
+            }
+            Some(Delay::Uniform(a, b))
+        }
+        _ => {
+            d.error(
+                path,
+                "expected a duration, {exponential: <mean>} or {uniform: [<min>, <max>]}",
+            );
+            None
+        }
+    }
+}
+
+const RANDOM_KINDS: &[&str] = &["nodeFailure", "podFailure", "domainFailure"];
+
+fn parse_random_fault(p: &str, index: u64, v: &Value, d: &mut Diags) -> Option<RandomFault> {
     let mut o = Obj::new(p, v, d)?;
-    if o.has("random") {
-        o.get("random");
+    let mut r = o.obj("random", d)?;
+    o.finish(d, &[]);
+    let mut kinds = Vec::new();
+    for key in RANDOM_KINDS {
+        if let Some(fv) = r.get(key) {
+            kinds.push((r.at(key), *key, fv));
+        }
+    }
+    r.finish(d, &[]);
+    if kinds.len() != 1 {
         d.error(
-            o.at("random"),
-            "random fault processes are not implemented yet in this version",
+            format!("{p}.random"),
+            format!("expected exactly one of: {}", RANDOM_KINDS.join(", ")),
         );
-        o.finish(d, &[]);
         return None;
     }
+    let (kp, key, fv) = kinds.pop().expect("one");
+    let mut f = Obj::new(kp.clone(), fv, d)?;
+    let kind = match key {
+        "nodeFailure" => {
+            let pool = f.str("pool", d);
+            let mtbf = f.duration("mtbf", d);
+            let profile = match f.str("profile", d).as_deref() {
+                None => None,
+                Some("llama3") => Some(Profile::llama3()),
+                Some(other) => {
+                    d.error(
+                        f.at("profile"),
+                        format!("unknown fault profile \"{other}\"; expected one of: llama3"),
+                    );
+                    None
+                }
+            };
+            if mtbf.is_some() == profile.is_some() && !d.has_errors() {
+                d.error(
+                    kp.clone(),
+                    "expected exactly one of `mtbf` (a duration) or `profile` (llama3)",
+                );
+            }
+            let recover_after = f
+                .get("recoverAfter")
+                .and_then(|rv| parse_delay(&format!("{kp}.recoverAfter"), rv, d));
+            let mode = f.str("mode", d).unwrap_or_else(|| "crash".into());
+            crate::api::check_enum(&f.at("mode"), Some(&mode), &["crash", "drain"], d);
+            RandomKind::NodeFailure {
+                pool,
+                mtbf,
+                profile,
+                recover_after,
+                drain: mode == "drain",
+            }
+        }
+        "podFailure" => {
+            let matcher = parse_match_fields(&mut f, d);
+            let mtbf = f.duration("mtbf", d).unwrap_or(0);
+            if !f.has("mtbf") {
+                d.error(f.at("mtbf"), "required field is missing");
+            }
+            let exit_code = f.i32("exitCode", d).unwrap_or(1);
+            RandomKind::PodFailure {
+                matcher,
+                mtbf,
+                exit_code,
+            }
+        }
+        _ => {
+            let pool = f.str("pool", d);
+            let key = f.req_str("key", d).unwrap_or_default();
+            let mtbf = f.duration("mtbf", d).unwrap_or(0);
+            if !f.has("mtbf") {
+                d.error(f.at("mtbf"), "required field is missing");
+            }
+            let recover_after = f
+                .get("recoverAfter")
+                .and_then(|rv| parse_delay(&format!("{kp}.recoverAfter"), rv, d));
+            RandomKind::DomainFailure {
+                pool,
+                key,
+                mtbf,
+                recover_after,
+            }
+        }
+    };
+    f.finish(d, &[]);
+    if let RandomKind::PodFailure { mtbf: 0, .. } | RandomKind::DomainFailure { mtbf: 0, .. } = kind {
+        d.error(format!("{kp}.mtbf"), "must be greater than 0");
+    }
+    if let RandomKind::NodeFailure { mtbf: Some(0), .. } = kind {
+        d.error(format!("{kp}.mtbf"), "must be greater than 0");
+    }
+    Some(RandomFault {
+        path: p.to_string(),
+        stream: 1000 + index,
+        kind,
+    })
+}
+
+fn parse_fault(p: &str, v: &Value, d: &mut Diags) -> Option<Fault> {
+    let mut o = Obj::new(p, v, d)?;
     let at = match o.duration("at", d) {
         Some(a) => a,
         None => {

@@ -25,6 +25,7 @@ impl World {
     pub(super) fn submit(&mut self, i: usize) {
         let sc = self.sc.clone();
         let sub = &sc.submissions[i];
+        self.submitted += 1;
         let mut js = sub.jobset.clone();
         if js.metadata.namespace.is_empty() {
             js.metadata.namespace = "default".into();

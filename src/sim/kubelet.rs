@@ -71,6 +71,9 @@ impl World {
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
         }
+        if !self.sc.random_faults.is_empty() {
+            self.arm_pod_faults(pid);
+        }
         self.pod_changed(job);
     }
 

@@ -4,6 +4,7 @@
 
 mod apiserver;
 pub mod expect;
+mod faults;
 mod jobctl;
 mod kubelet;
 pub mod queue;
@@ -29,6 +30,9 @@ pub enum Ev {
     NodeRecover(NodeId, u32),
     NodeNotReady(NodeId, u32),
     TaintEvict(PodId, u32),
+    RandomNode(usize, NodeId),
+    RandomDomain(usize, usize),
+    RandomPod(usize, PodId, u32),
     JobSetReconcile(JobSetId, u64),
     JobSync(JobId, u64),
     SchedulerWake,
@@ -94,6 +98,10 @@ pub struct World {
     rv: u64,
     uid: u64,
     rng_names: ChaCha8Rng,
+    /// One stream per random fault process.
+    rng_faults: Vec<ChaCha8Rng>,
+    /// Submissions made so far.
+    submitted: usize,
     pub events_processed: u64,
     pub stop: Option<StopReason>,
     pub expect: expect::Watchers,
@@ -158,6 +166,8 @@ impl World {
             rv: 0,
             uid: 0,
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
+            rng_faults: sc.random_faults.iter().map(|r| rng_stream(seed, r.stream)).collect(),
+            submitted: 0,
             events_processed: 0,
             stop: None,
             expect: expect::Watchers::new(&sc.expect),
@@ -166,6 +176,7 @@ impl World {
             history: BTreeMap::new(),
         };
         w.build_nodes();
+        w.start_random_faults();
         for (i, s) in sc.submissions.iter().enumerate() {
             w.queue.push(s.at, 0, Ev::Submit(i));
         }
@@ -275,6 +286,14 @@ impl World {
         }
         let e = self.queue.pop().expect("peeked");
         debug_assert!(e.t >= self.now, "time never goes back");
+        // Background processes (random faults, recoveries) do not keep a finished run alive.
+        if matches!(
+            e.ev,
+            Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..)
+        ) && self.all_done()
+        {
+            return true;
+        }
         self.now = e.t;
         self.events_processed += 1;
         self.dispatch(e.ev);
@@ -288,6 +307,9 @@ impl World {
             Ev::NodeRecover(n, g) => self.node_recover(n, g),
             Ev::NodeNotReady(n, g) => self.node_not_ready(n, g),
             Ev::TaintEvict(p, g) => self.taint_evict(p, g),
+            Ev::RandomNode(i, n) => self.random_node(i, n),
+            Ev::RandomDomain(i, d) => self.random_domain(i, d),
+            Ev::RandomPod(i, p, g) => self.random_pod(i, p, g),
             Ev::JobSetReconcile(id, g) => {
                 if self.js_queue.take(id, g) {
                     self.reconcile_jobset(id);

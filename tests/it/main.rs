@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod determinism;
+mod faults;
 mod features;
 mod job_controller;
 mod robustness;
