@@ -62,10 +62,10 @@ impl World {
     fn domains(&self, pool: Option<&str>, key: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for n in self.pool_nodes(pool) {
-            if let Some(v) = self.nodes[n].labels.get(key) {
-                if !out.contains(v) {
-                    out.push(v.clone());
-                }
+            if let Some(v) = self.nodes[n].labels.get(key)
+                && !out.contains(v)
+            {
+                out.push(v.clone());
             }
         }
         out
