@@ -115,6 +115,21 @@ pub struct JobSetSummary {
     pub restarts_count_towards_max: i32,
     pub cause: Option<String>,
     pub rejected: Option<String>,
+    /// Training model (when the scenario has one for this JobSet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingSummary>,
+}
+
+/// Completion, lost work and goodput of a training JobSet (integers: ms and ppm).
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingSummary {
+    pub work_ms: u64,
+    pub progress_ms: u64,
+    pub lost_work_ms: u64,
+    pub checkpoints: u64,
+    /// Useful progress per elapsed time since submission, parts per million.
+    pub goodput_ppm: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,6 +181,17 @@ pub fn summarize(w: &World) -> RunSummary {
                 restarts_count_towards_max: h.restarts_count_towards_max,
                 cause: h.cause.clone(),
                 rejected: h.rejected.clone(),
+                training: w.training.get(name).map(|t| {
+                    let end = h.finished_at.unwrap_or(w.now);
+                    let elapsed = end.saturating_sub(h.created).max(1);
+                    TrainingSummary {
+                        work_ms: w.sc.training[t.spec].work,
+                        progress_ms: t.progress,
+                        lost_work_ms: t.lost,
+                        checkpoints: t.checkpoints,
+                        goodput_ppm: ((u128::from(t.progress) * 1_000_000) / u128::from(elapsed)) as u64,
+                    }
+                }),
             })
             .collect(),
     }
@@ -193,6 +219,16 @@ fn print_text_summary(w: &World, s: &RunSummary) {
         );
         if let Some(c) = &js.cause {
             println!("    cause: {c}");
+        }
+        if let Some(t) = &js.training {
+            println!(
+                "    training: {} of {} done, lost work {}, {} checkpoints, goodput {:.3}",
+                fd(t.progress_ms),
+                fd(t.work_ms),
+                fd(t.lost_work_ms),
+                t.checkpoints,
+                t.goodput_ppm as f64 / 1e6
+            );
         }
     }
     if w.stop == Some(StopReason::MaxEvents) {
@@ -561,6 +597,7 @@ pub fn fitted_scenario(
             jobset: js.clone(),
         }],
         workload: Vec::new(),
+        training: Vec::new(),
         faults: Vec::new(),
         random_faults: Vec::new(),
         expect: Vec::new(),

@@ -45,6 +45,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "WorkloadAdmitted",
     "WorkloadEvicted",
     "UpdateRejected",
+    "TrainingCompleted",
     "Event",
 ];
 

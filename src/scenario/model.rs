@@ -21,6 +21,7 @@ pub struct Scenario {
     pub timing: Timing,
     pub submissions: Vec<Submission>,
     pub workload: Vec<WorkloadRule>,
+    pub training: Vec<TrainingSpec>,
     pub faults: Vec<Fault>,
     /// Seeded random fault processes (`faults[].random`), each with its own stream.
     pub random_faults: Vec<RandomFault>,
@@ -119,6 +120,16 @@ pub struct WorkloadRule {
     /// `None`: the container never exits by itself.
     pub run_for: Option<Millis>,
     pub exit_code: i32,
+}
+
+/// The gang-progress model of one JobSet (`training:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingSpec {
+    pub jobset: String,
+    pub work: Millis,
+    pub checkpoint_every: Millis,
+    pub checkpoint_cost: Millis,
+    pub restore_cost: Millis,
 }
 
 #[derive(Debug, Clone)]

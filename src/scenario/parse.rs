@@ -130,18 +130,28 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
             workload.push(r);
         }
     }
-    // `training` belongs to a later capability; accepted keys are validated so typos still fail.
+    let mut training: Vec<TrainingSpec> = Vec::new();
     for (p, item) in o.list("training", d) {
-        if let Some(mut t) = Obj::new(p, item, d) {
-            t.req_str("jobset", d);
-            t.duration("work", d);
-            t.duration("checkpointEvery", d);
-            t.duration("checkpointCost", d);
-            t.duration("restoreCost", d);
-            let path = t.path.clone();
-            t.finish(d, &[]);
-            d.error(path, "the training model is not implemented yet in this version");
+        let Some(mut t) = Obj::new(p.clone(), item, d) else {
+            continue;
+        };
+        let spec = TrainingSpec {
+            jobset: t.req_str("jobset", d).unwrap_or_default(),
+            work: t.duration("work", d).unwrap_or(0),
+            checkpoint_every: t.duration("checkpointEvery", d).unwrap_or(0),
+            checkpoint_cost: t.duration("checkpointCost", d).unwrap_or(0),
+            restore_cost: t.duration("restoreCost", d).unwrap_or(0),
+        };
+        if !t.has("work") {
+            d.error(t.at("work"), "required field is missing");
+        } else if spec.work == 0 {
+            d.error(t.at("work"), "must be greater than 0");
         }
+        t.finish(d, &[]);
+        if training.iter().any(|x| x.jobset == spec.jobset) {
+            d.error(p, format!("a second training entry for jobset \"{}\"", spec.jobset));
+        }
+        training.push(spec);
     }
     let mut faults = Vec::new();
     let mut random_faults = Vec::new();
@@ -195,6 +205,7 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
         timing,
         submissions,
         workload,
+        training,
         faults,
         random_faults,
         expect,

@@ -241,6 +241,7 @@ impl World {
             });
         }
         if new.restarts > old.restarts {
+            self.training_restart(&key.1);
             let mut ev = self.jobset_event("JobSetRestarting", id);
             ev.attempt = Some(i64::from(new.restarts));
             if let Some(d) = &decision {

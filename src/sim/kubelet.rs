@@ -17,6 +17,9 @@ fn crash_loop_delay(restarts_so_far: u32) -> Millis {
 impl World {
     /// The workload rule for a pod: first match wins; no match: run 1 minute, exit 0.
     fn workload_for(&self, pid: PodId) -> (Option<Millis>, i32) {
+        if self.is_training_pod(pid) {
+            return (None, 0); // runs until the training work is done
+        }
         let sc = self.sc.clone();
         let p = self.pods.get(pid).expect("exists");
         for r in &sc.workload {
@@ -87,6 +90,7 @@ impl World {
         }
         p.ready = true;
         let job = p.job;
+        self.training_ready_changed(pid, true);
         let ev = self.pod_event("PodReady", pid);
         self.emit(ev);
         self.pod_changed(job);
@@ -111,10 +115,15 @@ impl World {
                 .get(job)
                 .is_some_and(|j| j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure"));
         let p = self.pods.get_mut(pid).expect("exists");
+        let was_ready = p.ready;
         p.epoch += 1;
         p.running = false;
         p.ready = false;
         p.exit_code = Some(code);
+        if was_ready {
+            self.training_ready_changed(pid, false);
+        }
+        let p = self.pods.get_mut(pid).expect("exists");
         if restart {
             // Backoff resets after 10 minutes of running.
             let ran = now.saturating_sub(p.started_at);
@@ -176,9 +185,14 @@ impl World {
             self.remove_pod(pid);
             return;
         }
+        let was_ready = p.ready;
         p.deletion = Some(now);
         p.epoch += 1;
         p.ready = false;
+        if was_ready {
+            self.training_ready_changed(pid, false);
+        }
+        let p = self.pods.get_mut(pid).expect("exists");
         let (g, job, node) = (p.epoch, p.job, p.node);
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
@@ -329,6 +343,7 @@ impl World {
             let job = p.job;
             if p.ready {
                 p.ready = false;
+                self.training_ready_changed(pid, false);
                 let ev = self.pod_event("PodNotReady", pid);
                 self.emit(ev);
                 self.pod_changed(job);

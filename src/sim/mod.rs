@@ -10,6 +10,7 @@ mod kubelet;
 pub mod queue;
 mod scheduler;
 pub mod store;
+pub mod training;
 
 use crate::controllers::jobset::Decision;
 use crate::scenario::Scenario;
@@ -33,6 +34,7 @@ pub enum Ev {
     RandomNode(usize, NodeId),
     RandomDomain(usize, usize),
     RandomPod(usize, PodId, u32),
+    TrainingMilestone(usize, u32),
     JobSetReconcile(JobSetId, u64),
     JobSync(JobId, u64),
     SchedulerWake,
@@ -102,6 +104,8 @@ pub struct World {
     rng_faults: Vec<ChaCha8Rng>,
     /// Submissions made so far.
     submitted: usize,
+    /// Training state by JobSet name.
+    pub training: BTreeMap<String, training::TrainState>,
     pub events_processed: u64,
     pub stop: Option<StopReason>,
     pub expect: expect::Watchers,
@@ -168,6 +172,20 @@ impl World {
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
             rng_faults: sc.random_faults.iter().map(|r| rng_stream(seed, r.stream)).collect(),
             submitted: 0,
+            training: sc
+                .training
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    (
+                        t.jobset.clone(),
+                        training::TrainState {
+                            spec: i,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
             events_processed: 0,
             stop: None,
             expect: expect::Watchers::new(&sc.expect),
@@ -310,6 +328,7 @@ impl World {
             Ev::RandomNode(i, n) => self.random_node(i, n),
             Ev::RandomDomain(i, d) => self.random_domain(i, d),
             Ev::RandomPod(i, p, g) => self.random_pod(i, p, g),
+            Ev::TrainingMilestone(i, g) => self.training_milestone(i, g),
             Ev::JobSetReconcile(id, g) => {
                 if self.js_queue.take(id, g) {
                     self.reconcile_jobset(id);

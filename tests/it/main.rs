@@ -10,4 +10,5 @@ mod features;
 mod job_controller;
 mod robustness;
 mod scenarios;
+mod training;
 mod upstream;

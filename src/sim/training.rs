@@ -1,0 +1,208 @@
+//! The gang-progress training model (`training:` in the scenario).
+//!
+//! Progress accrues only while every pod of the JobSet's current attempt is
+//! Ready (a gang: one slow or failed rank stops everyone). Every
+//! `checkpointEvery` of progress a checkpoint is taken, committed at once and
+//! followed by a `checkpointCost` stall. A whole-JobSet restart falls back to
+//! the last checkpoint (the rest is lost work). After the gang is ready again,
+//! `restoreCost` passes before progress resumes (not on the very first start).
+//! When `work` is done, every running pod of the JobSet exits 0, so the Jobs
+//! and the JobSet complete the usual way. Pods of a training JobSet ignore
+//! workload rules: they run until the work is done (faults still apply).
+
+use super::*;
+
+#[derive(Debug, Clone, Default)]
+pub struct TrainState {
+    pub spec: usize,
+    pub progress: Millis,
+    pub checkpoint: Millis,
+    pub lost: Millis,
+    pub accruing_since: Option<Millis>,
+    pub epoch: u32,
+    pub done: bool,
+    /// Ready pods by JobSet restart attempt.
+    pub(crate) ready: BTreeMap<i32, u32>,
+    pub expected: u32,
+    pub checkpoints: u64,
+}
+
+impl World {
+    /// Whether a pod belongs to a JobSet that has a training model.
+    pub(super) fn is_training_pod(&self, pid: PodId) -> bool {
+        !self.training.is_empty()
+            && self
+                .pods
+                .get(pid)
+                .and_then(|p| self.jobs.get(p.job))
+                .and_then(|j| j.stamp.as_ref())
+                .is_some_and(|s| self.training.contains_key(&*s.jobset_name))
+    }
+
+    /// A pod's Ready condition changed.
+    pub(super) fn training_ready_changed(&mut self, pid: PodId, ready: bool) {
+        if self.training.is_empty() {
+            return;
+        }
+        let Some(p) = self.pods.get(pid) else { return };
+        let attempt = p.restart_attempt;
+        let Some(s) = self.jobs.get(p.job).and_then(|j| j.stamp.clone()) else {
+            return;
+        };
+        let Some(jso) = self.jobsets.get(s.jobset) else { return };
+        let current = jso.js.status.restarts;
+        let expected = expected_pods(&jso.js);
+        let Some(ts) = self.training.get_mut(&*s.jobset_name) else {
+            return;
+        };
+        ts.expected = expected;
+        let c = ts.ready.entry(attempt).or_default();
+        let was_full = *c == expected;
+        if ready {
+            *c += 1;
+        } else {
+            *c = c.saturating_sub(1);
+        }
+        let full = *c == expected;
+        if attempt != current || ts.done {
+            return;
+        }
+        let name = s.jobset_name.clone();
+        if full && !was_full {
+            self.gang_ready(&name);
+        } else if was_full && !full {
+            self.gang_broken(&name);
+        }
+    }
+
+    fn gang_ready(&mut self, name: &str) {
+        let now = self.now;
+        let sc = self.sc.clone();
+        let Some(ts) = self.training.get_mut(name) else { return };
+        let spec = &sc.training[ts.spec];
+        let resume = ts.progress > 0 || ts.checkpoint > 0 || ts.lost > 0;
+        ts.accruing_since = Some(now + if resume { spec.restore_cost } else { 0 });
+        self.schedule_milestone(name);
+    }
+
+    fn gang_broken(&mut self, name: &str) {
+        let now = self.now;
+        let every = self
+            .training
+            .get(name)
+            .map(|t| self.sc.training[t.spec].checkpoint_every)
+            .unwrap_or(0);
+        let Some(ts) = self.training.get_mut(name) else { return };
+        if let Some(s) = ts.accruing_since.take() {
+            if now > s {
+                ts.progress += now - s;
+            }
+            // A checkpoint whose instant is reached is saved, even when the gang breaks
+            // in the same millisecond.
+            if every > 0 && ts.progress > ts.checkpoint && ts.progress % every == 0 {
+                ts.checkpoint = ts.progress;
+                ts.checkpoints += 1;
+            }
+        }
+        ts.epoch += 1;
+    }
+
+    fn schedule_milestone(&mut self, name: &str) {
+        let sc = self.sc.clone();
+        let Some(ts) = self.training.get(name) else { return };
+        let Some(since) = ts.accruing_since else { return };
+        let spec = &sc.training[ts.spec];
+        let next = if spec.checkpoint_every > 0 {
+            ((ts.progress / spec.checkpoint_every + 1) * spec.checkpoint_every).min(spec.work)
+        } else {
+            spec.work
+        };
+        let at = since + (next - ts.progress);
+        let (idx, epoch) = (ts.spec, ts.epoch);
+        self.push(at, Ev::TrainingMilestone(idx, epoch));
+    }
+
+    /// A checkpoint or the end of the work is reached.
+    pub(super) fn training_milestone(&mut self, idx: usize, epoch: u32) {
+        let now = self.now;
+        let sc = self.sc.clone();
+        let spec = &sc.training[idx];
+        let Some(ts) = self.training.get_mut(&spec.jobset) else {
+            return;
+        };
+        if ts.epoch != epoch || ts.done {
+            return;
+        }
+        let Some(since) = ts.accruing_since else { return };
+        ts.progress += now.saturating_sub(since);
+        if ts.progress >= spec.work {
+            ts.progress = spec.work;
+            ts.done = true;
+            ts.accruing_since = None;
+            let mut ev = TraceEvent {
+                event: "TrainingCompleted",
+                ..Default::default()
+            };
+            ev.jobset = Some(spec.jobset.as_str().into());
+            self.emit(ev);
+            self.finish_training(&spec.jobset);
+            return;
+        }
+        ts.checkpoint = ts.progress;
+        ts.checkpoints += 1;
+        ts.accruing_since = Some(now + spec.checkpoint_cost);
+        self.schedule_milestone(&spec.jobset);
+    }
+
+    /// The work is done: every running pod of the JobSet exits 0.
+    fn finish_training(&mut self, name: &str) {
+        let Some(id) = self.jobsets.iter().find(|(_, j)| &*j.name == name).map(|(id, _)| id) else {
+            return;
+        };
+        let jobs: Vec<JobId> = self
+            .jobsets
+            .get(id)
+            .map(|j| j.jobs.values().copied().collect())
+            .unwrap_or_default();
+        for jid in jobs {
+            let pods: Vec<PodId> = self
+                .jobs
+                .get(jid)
+                .map(|j| j.pods.iter().map(|(_, p)| *p).collect())
+                .unwrap_or_default();
+            for pid in pods {
+                if self
+                    .pods
+                    .get(pid)
+                    .is_some_and(|p| p.running && p.deletion.is_none() && !p.phase.terminal())
+                {
+                    self.container_exit(pid, 0, Some("training complete"));
+                }
+            }
+        }
+    }
+
+    /// A whole-JobSet restart: progress falls back to the last checkpoint.
+    pub(super) fn training_restart(&mut self, name: &str) {
+        self.gang_broken(name);
+        let Some(ts) = self.training.get_mut(name) else { return };
+        ts.lost += ts.progress - ts.checkpoint;
+        ts.progress = ts.checkpoint;
+    }
+}
+
+/// Pods a JobSet runs at once: Σ replicas × min(parallelism, completions).
+pub fn expected_pods(js: &crate::api::JobSet) -> u32 {
+    js.spec
+        .replicated_jobs
+        .iter()
+        .map(|rj| {
+            let s = &rj.template.spec;
+            let per = s
+                .parallelism_or_default()
+                .min(s.completions_defaulted().unwrap_or(i32::MAX))
+                .max(0);
+            (rj.replicas().max(0) as u32) * per as u32
+        })
+        .sum()
+}
