@@ -155,7 +155,7 @@ pub enum FaultKind {
     NodeFailure {
         target: NodeTarget,
         recover_after: Option<Millis>,
-        drain: bool,
+        mode: NodeFaultMode,
     },
     Update {
         jobset: String,
@@ -187,7 +187,7 @@ pub enum RandomKind {
         mtbf: Option<Millis>,
         profile: Option<Profile>,
         recover_after: Option<Delay>,
-        drain: bool,
+        mode: NodeFaultMode,
     },
     /// Each running pod that matches fails independently with mean time between failures `mtbf`.
     PodFailure {
@@ -202,6 +202,37 @@ pub enum RandomKind {
         mtbf: Millis,
         recover_after: Option<Delay>,
     },
+}
+
+/// How a node fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeFaultMode {
+    /// The host dies: the kubelet stops reporting; NotReady after the grace period,
+    /// taint eviction after the toleration, evicted pods Terminating until it returns.
+    Crash,
+    /// Graceful maintenance: cordon, then evict every pod through the Eviction API.
+    Drain,
+    /// A device fails under a live kubelet: every container on the node dies at once
+    /// (exit code 137, reported immediately) and the node is cordoned until it recovers.
+    Fail,
+}
+
+impl NodeFaultMode {
+    pub fn parse(s: &str) -> Option<NodeFaultMode> {
+        match s {
+            "crash" => Some(NodeFaultMode::Crash),
+            "drain" => Some(NodeFaultMode::Drain),
+            "fail" => Some(NodeFaultMode::Fail),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeFaultMode::Crash => "crash",
+            NodeFaultMode::Drain => "drain",
+            NodeFaultMode::Fail => "fail",
+        }
+    }
 }
 
 /// A delay that is fixed or drawn from a distribution.

@@ -624,14 +624,9 @@ fn parse_random_fault(p: &str, index: u64, v: &Value, d: &mut Diags) -> Option<R
                 .get("recoverAfter")
                 .and_then(|rv| parse_delay(&format!("{kp}.recoverAfter"), rv, d));
             let mode = f.str("mode", d).unwrap_or_else(|| "crash".into());
-            crate::api::check_enum(&f.at("mode"), Some(&mode), &["crash", "drain"], d);
-            RandomKind::NodeFailure {
-                pool,
-                mtbf,
-                profile,
-                recover_after,
-                drain: mode == "drain",
-            }
+            crate::api::check_enum(&f.at("mode"), Some(&mode), &["crash", "drain", "fail"], d);
+            let mode = NodeFaultMode::parse(&mode).unwrap_or(NodeFaultMode::Crash);
+            RandomKind::NodeFailure { pool, mtbf, profile, recover_after, mode }
         }
         "podFailure" => {
             let matcher = parse_match_fields(&mut f, d);
@@ -750,7 +745,8 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
             let count = o.u64("count", d);
             let recover_after = o.duration("recoverAfter", d);
             let mode = o.str("mode", d).unwrap_or_else(|| "crash".into());
-            crate::api::check_enum(&o.at("mode"), Some(&mode), &["crash", "drain"], d);
+            crate::api::check_enum(&o.at("mode"), Some(&mode), &["crash", "drain", "fail"], d);
+            let mode = NodeFaultMode::parse(&mode).unwrap_or(NodeFaultMode::Crash);
             let target = match (node, pool) {
                 (Some(n), None) => NodeTarget::Node(n),
                 (None, Some(pl)) => NodeTarget::Pool {
@@ -762,11 +758,7 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
                     return None;
                 }
             };
-            FaultKind::NodeFailure {
-                target,
-                recover_after,
-                drain: mode == "drain",
-            }
+            FaultKind::NodeFailure { target, recover_after, mode }
         }
         "update" => {
             let jobset = o.req_str("jobset", d).unwrap_or_default();

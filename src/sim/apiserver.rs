@@ -696,11 +696,7 @@ impl World {
                     self.force_job_outcome(j, None);
                 }
             }
-            FaultKind::NodeFailure {
-                target,
-                recover_after,
-                drain,
-            } => {
+            FaultKind::NodeFailure { target, recover_after, mode } => {
                 let nodes: Vec<NodeId> = match target {
                     crate::scenario::NodeTarget::Node(n) => self.node_names.get(n).copied().into_iter().collect(),
                     crate::scenario::NodeTarget::Pool { pool, count } => {
@@ -718,14 +714,10 @@ impl World {
                     event: "FaultInjected",
                     ..Default::default()
                 };
-                ev.cause = Some(format!(
-                    "nodeFailure ({}) on {} node(s)",
-                    if *drain { "drain" } else { "crash" },
-                    nodes.len()
-                ));
+                ev.cause = Some(format!("nodeFailure ({}) on {} node(s)", mode.as_str(), nodes.len()));
                 self.emit(ev);
                 for n in nodes {
-                    self.node_fail(n, *recover_after, *drain);
+                    self.node_fail(n, *recover_after, *mode);
                 }
             }
         }

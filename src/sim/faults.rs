@@ -100,17 +100,9 @@ impl World {
 
     pub(super) fn random_node(&mut self, i: usize, n: NodeId) {
         let sc = self.sc.clone();
-        let RandomKind::NodeFailure {
-            profile,
-            recover_after,
-            drain,
-            ..
-        } = &sc.random_faults[i].kind
-        else {
-            return;
-        };
+        let RandomKind::NodeFailure { profile, recover_after, mode, .. } = &sc.random_faults[i].kind else { return };
         let recover = recover_after.map(|d| draw_delay(&mut self.rng_faults[i], d));
-        let (cause, drain) = match profile {
+        let (cause, mode) = match profile {
             Some(p) => {
                 let mut x = (self.rng_faults[i].next_u64() % u64::from(p.total())) as u32;
                 let mut pick = p.causes[0];
@@ -121,9 +113,9 @@ impl World {
                     }
                     x -= c.1;
                 }
-                (format!("{}:{}", p.name, pick.0), pick.2)
+                (format!("{}:{}", p.name, pick.0), if pick.2 { crate::scenario::NodeFaultMode::Drain } else { *mode })
             }
-            None => ("random".to_string(), *drain),
+            None => ("random".to_string(), *mode),
         };
         let down = !self.nodes[n].alive || self.nodes[n].cordoned;
         if !down {
@@ -135,7 +127,7 @@ impl World {
             ev.cause = Some(cause);
             ev.rule = Some(sc.random_faults[i].path.clone());
             self.emit(ev);
-            self.node_fail(n, recover, drain);
+            self.node_fail(n, recover, mode);
         }
         // The node's next failure is drawn from when it is back.
         self.schedule_node_fault(i, n, if down { 0 } else { recover.unwrap_or(0) });
@@ -168,7 +160,7 @@ impl World {
         ev.rule = Some(sc.random_faults[i].path.clone());
         self.emit(ev);
         for n in nodes {
-            self.node_fail(n, recover, false);
+            self.node_fail(n, recover, crate::scenario::NodeFaultMode::Crash);
         }
         let t = self.now + recover.unwrap_or(0) + exp_ms(&mut self.rng_faults[i], *mtbf as f64);
         self.push(t, Ev::RandomDomain(i, di));

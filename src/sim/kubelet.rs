@@ -267,9 +267,16 @@ impl World {
     /// evicted pods stay Terminating until the node returns. `drain`: graceful
     /// maintenance: the node is cordoned and its pods are evicted through the
     /// Eviction API (`DisruptionTarget`), terminating normally.
-    pub(super) fn node_fail(&mut self, n: NodeId, recover_after: Option<Millis>, drain: bool) {
+    pub(super) fn node_fail(&mut self, n: NodeId, recover_after: Option<Millis>, mode: crate::scenario::NodeFaultMode) {
+        use crate::scenario::NodeFaultMode;
         let now = self.now;
-        if drain {
+        let drain = mode == NodeFaultMode::Drain;
+        if mode == NodeFaultMode::Fail {
+            if self.nodes[n].cordoned || !self.nodes[n].alive {
+                return;
+            }
+            self.nodes[n].cordoned = true;
+        } else if drain {
             if self.nodes[n].cordoned || !self.nodes[n].alive {
                 return;
             }
@@ -287,10 +294,21 @@ impl World {
             ..Default::default()
         };
         ev.node = Some(self.nodes[n].name.clone());
-        ev.cause = Some(if drain { "drain".into() } else { "crash".into() });
+        ev.cause = Some(mode.as_str().into());
         self.emit(ev);
         self.sched.node_changed(n, &self.nodes[n]);
         let pods: Vec<PodId> = self.nodes[n].pods.iter().copied().collect();
+        if mode == NodeFaultMode::Fail {
+            for pid in pods {
+                if self.pods.get(pid).is_some_and(|p| p.running && !p.phase.terminal() && p.deletion.is_none()) {
+                    self.container_exit(pid, 137, Some("NodeFailure"));
+                }
+            }
+            if let Some(after) = recover_after {
+                self.push(now + after, Ev::NodeRecover(n, epoch));
+            }
+            return;
+        }
         for pid in pods {
             let Some(p) = self.pods.get_mut(pid) else { continue };
             if p.phase.terminal() {
@@ -310,7 +328,7 @@ impl World {
                 p.running = false;
             }
         }
-        if !drain {
+        if mode == NodeFaultMode::Crash {
             self.push(now + self.sc.timing.node_monitor_grace, Ev::NodeNotReady(n, epoch));
         }
         if let Some(after) = recover_after {

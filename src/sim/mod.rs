@@ -46,6 +46,10 @@ pub enum Ev {
     Checkpoint(usize),
 }
 
+fn is_background(ev: &Ev) -> bool {
+    matches!(ev, Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..))
+}
+
 /// Why a run stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
@@ -290,6 +294,10 @@ impl World {
 
     /// Processes one event; false when the run is over.
     pub fn step(&mut self) -> bool {
+        // Background processes (random faults, recoveries) do not keep a finished run alive.
+        while self.queue.peek().is_some_and(is_background) && self.all_done() {
+            self.queue.pop();
+        }
         let Some(t) = self.queue.peek_time() else {
             self.stop = Some(StopReason::Quiescent);
             return false;
@@ -304,14 +312,6 @@ impl World {
         }
         let e = self.queue.pop().expect("peeked");
         debug_assert!(e.t >= self.now, "time never goes back");
-        // Background processes (random faults, recoveries) do not keep a finished run alive.
-        if matches!(
-            e.ev,
-            Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..)
-        ) && self.all_done()
-        {
-            return true;
-        }
         self.now = e.t;
         self.events_processed += 1;
         self.dispatch(e.ev);

@@ -59,6 +59,9 @@ impl<E> EventQueue<E> {
     pub fn pop(&mut self) -> Option<Entry<E>> {
         self.heap.pop().map(|Reverse(e)| e)
     }
+    pub fn peek(&self) -> Option<&E> {
+        self.heap.peek().map(|Reverse(e)| &e.ev)
+    }
     pub fn peek_time(&self) -> Option<Millis> {
         self.heap.peek().map(|Reverse(e)| e.t)
     }

@@ -112,10 +112,9 @@ impl World {
         let Some(ts) = self.training.get(name) else { return };
         let Some(since) = ts.accruing_since else { return };
         let spec = &sc.training[ts.spec];
-        let next = if spec.checkpoint_every > 0 {
-            ((ts.progress / spec.checkpoint_every + 1) * spec.checkpoint_every).min(spec.work)
-        } else {
-            spec.work
+        let next = match ts.progress.checked_div(spec.checkpoint_every) {
+            Some(k) => ((k + 1) * spec.checkpoint_every).min(spec.work),
+            None => spec.work,
         };
         let at = since + (next - ts.progress);
         let (idx, epoch) = (ts.spec, ts.epoch);
