@@ -122,6 +122,64 @@ pub struct TraceEvent {
 }
 
 impl TraceEvent {
+    /// Feeds the event into the run's trace hash: a canonical binary encoding
+    /// (fixed field order, a tag byte per present field, little-endian
+    /// integers, NUL-terminated strings). Stable across versions of serde_json.
+    pub fn hash_into(&self, h: &mut Fnv64) {
+        h.write(&self.t.to_le_bytes());
+        h.write(self.event.as_bytes());
+        h.write(&[0]);
+        let names = [
+            &self.namespace,
+            &self.jobset,
+            &self.replicated_job,
+            &self.job,
+            &self.pod,
+            &self.node,
+        ];
+        for (tag, v) in names.iter().enumerate() {
+            if let Some(v) = v {
+                h.write(&[tag as u8 + 1]);
+                h.write(v.as_bytes());
+                h.write(&[0]);
+            }
+        }
+        let ints = [
+            self.job_index,
+            self.pod_index,
+            self.restart_attempt,
+            self.job_restart_attempt,
+            self.attempt,
+            self.exit_code,
+        ];
+        for (tag, v) in ints.iter().enumerate() {
+            if let Some(v) = v {
+                h.write(&[tag as u8 + 16]);
+                h.write(&v.to_le_bytes());
+            }
+        }
+        let strs = [
+            &self.rule,
+            &self.action,
+            &self.reason,
+            &self.message,
+            &self.object,
+            &self.cause,
+        ];
+        for (tag, v) in strs.iter().enumerate() {
+            if let Some(v) = v {
+                h.write(&[tag as u8 + 32]);
+                h.write(v.as_bytes());
+                h.write(&[0]);
+            }
+        }
+        if let Some(t) = self.type_ {
+            h.write(&[48]);
+            h.write(t.as_bytes());
+            h.write(&[0]);
+        }
+    }
+
     /// The value of a filter key, as JSON, for expectation matching.
     pub fn field(&self, key: &str) -> Option<serde_json::Value> {
         use serde_json::Value;
@@ -199,15 +257,16 @@ impl TraceSink {
 
     pub fn emit(&mut self, ev: &TraceEvent) {
         self.count += 1;
-        self.buf.clear();
-        serde_json::to_writer(&mut self.buf, ev).expect("trace events serialize");
-        self.buf.push(b'\n');
-        self.hash.write(&self.buf);
-        if let Some(w) = self.writer.as_mut()
-            && let Err(e) = w.write_all(&self.buf)
-            && self.write_error.is_none()
-        {
-            self.write_error = Some(e.to_string());
+        ev.hash_into(&mut self.hash);
+        if let Some(w) = self.writer.as_mut() {
+            self.buf.clear();
+            serde_json::to_writer(&mut self.buf, ev).expect("trace events serialize");
+            self.buf.push(b'\n');
+            if let Err(e) = w.write_all(&self.buf)
+                && self.write_error.is_none()
+            {
+                self.write_error = Some(e.to_string());
+            }
         }
         if let Some(k) = self.keep.as_mut() {
             k.push(ev.clone());

@@ -234,22 +234,16 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         .is_some_and(|f| f.strategy() == "BlockingRecreate")
         && buckets.contains(&Bucket::Previous);
     let mut in_order_stopped = false;
-    // shouldCreateJob: a name present in any bucket is never created again.
+    // shouldCreateJob: a name present in any bucket is never created again. Owned Jobs are
+    // named <jobset>-<rj>-<index> from their labels, so the (rj, index) pair identifies the name.
     let present: std::collections::BTreeSet<(&str, i32)> =
         input.jobs.iter().map(|j| (j.rj_name, j.job_index)).collect();
-    let present_names: std::collections::BTreeSet<&str> = input.jobs.iter().map(|j| j.name).collect();
     for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
         let to_create: Vec<i32> = if blocking {
             Vec::new()
         } else {
             (0..rj.replicas())
-                .filter(|i| {
-                    if present.contains(&(rj.name.as_str(), *i)) {
-                        return false;
-                    }
-                    let name = super::naming::job_name(&js.metadata.name, &rj.name, *i);
-                    !present_names.contains(name.as_str())
-                })
+                .filter(|i| !present.contains(&(rj.name.as_str(), *i)))
                 .collect()
         };
         if !depends_on_met(js, rj_index, &status) {

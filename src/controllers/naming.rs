@@ -64,44 +64,74 @@ pub fn rj_numbers(js: &JobSet) -> (i32, Vec<RjNumbers>) {
     (global, out)
 }
 
-/// The keys JobSet stamps on a child Job and its pod template (labels *and*
-/// annotations with the same values), in upstream's table order.
-#[allow(clippy::too_many_arguments)]
-pub fn jobset_keys(
-    js: &JobSet,
-    uid: &str,
-    rj_index: usize,
-    job_index: i32,
-    restart_attempt: i32,
-    job_restart_attempt: Option<i32>,
-    global_replicas: i32,
-    nums: &RjNumbers,
-) -> Vec<(&'static str, String)> {
-    let rj = &js.spec.replicated_jobs[rj_index];
-    let name = job_name(&js.metadata.name, &rj.name, job_index);
-    let mut keys = vec![
-        (JOBSET_NAME_KEY, js.metadata.name.clone()),
-        (JOBSET_UID_KEY, uid.to_string()),
-        (REPLICATED_JOB_NAME_KEY, rj.name.clone()),
-        (RESTART_ATTEMPT_KEY, restart_attempt.to_string()),
-    ];
-    if let Some(a) = job_restart_attempt {
-        keys.push((JOB_RESTART_ATTEMPT_KEY, a.to_string()));
+/// What every child Job's JobSet keys are computed from, taken once per
+/// reconcile (the coordinator is mutable, so Jobs keep the value they were
+/// created with).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyContext {
+    pub jobset: String,
+    pub uid: String,
+    pub namespace: String,
+    pub coordinator: Option<String>,
+    pub global_replicas: i32,
+    /// Per replicated Job: (name, group name, numbers).
+    pub rjs: Vec<(String, String, RjNumbers)>,
+}
+
+impl KeyContext {
+    pub fn new(js: &JobSet, uid: &str) -> KeyContext {
+        let (global_replicas, nums) = rj_numbers(js);
+        KeyContext {
+            jobset: js.metadata.name.clone(),
+            uid: uid.to_string(),
+            namespace: js.namespace().to_string(),
+            coordinator: coordinator_endpoint(js),
+            global_replicas,
+            rjs: js
+                .spec
+                .replicated_jobs
+                .iter()
+                .zip(nums)
+                .map(|(rj, n)| (rj.name.clone(), rj.group().to_string(), n))
+                .collect(),
+        }
     }
-    keys.extend([
-        (REPLICATED_JOB_REPLICAS_KEY, nums.replicas.to_string()),
-        (GLOBAL_REPLICAS_KEY, global_replicas.to_string()),
-        (JOB_INDEX_KEY, job_index.to_string()),
-        (JOB_KEY_KEY, job_key(js.namespace(), &name)),
-        (JOB_GLOBAL_INDEX_KEY, (nums.global_offset + job_index).to_string()),
-        (GROUP_NAME_KEY, rj.group().to_string()),
-        (GROUP_REPLICAS_KEY, nums.group_replicas.to_string()),
-        (JOB_GROUP_INDEX_KEY, (nums.group_offset + job_index).to_string()),
-    ]);
-    if let Some(ep) = coordinator_endpoint(js) {
-        keys.push((COORDINATOR_KEY, ep));
+
+    /// The keys JobSet stamps on a child Job and its pod template (labels *and*
+    /// annotations with the same values), in upstream's table order.
+    pub fn keys(
+        &self,
+        rj_index: usize,
+        job_index: i32,
+        restart_attempt: i32,
+        job_restart_attempt: Option<i32>,
+    ) -> Vec<(&'static str, String)> {
+        let (rj, group, nums) = &self.rjs[rj_index];
+        let name = job_name(&self.jobset, rj, job_index);
+        let mut keys = vec![
+            (JOBSET_NAME_KEY, self.jobset.clone()),
+            (JOBSET_UID_KEY, self.uid.clone()),
+            (REPLICATED_JOB_NAME_KEY, rj.clone()),
+            (RESTART_ATTEMPT_KEY, restart_attempt.to_string()),
+        ];
+        if let Some(a) = job_restart_attempt {
+            keys.push((JOB_RESTART_ATTEMPT_KEY, a.to_string()));
+        }
+        keys.extend([
+            (REPLICATED_JOB_REPLICAS_KEY, nums.replicas.to_string()),
+            (GLOBAL_REPLICAS_KEY, self.global_replicas.to_string()),
+            (JOB_INDEX_KEY, job_index.to_string()),
+            (JOB_KEY_KEY, job_key(&self.namespace, &name)),
+            (JOB_GLOBAL_INDEX_KEY, (nums.global_offset + job_index).to_string()),
+            (GROUP_NAME_KEY, group.clone()),
+            (GROUP_REPLICAS_KEY, nums.group_replicas.to_string()),
+            (JOB_GROUP_INDEX_KEY, (nums.group_offset + job_index).to_string()),
+        ]);
+        if let Some(ep) = &self.coordinator {
+            keys.push((COORDINATOR_KEY, ep.clone()));
+        }
+        keys
     }
-    keys
 }
 
 /// Labels and annotations of a child Job object (template metadata first,

@@ -626,7 +626,13 @@ fn parse_random_fault(p: &str, index: u64, v: &Value, d: &mut Diags) -> Option<R
             let mode = f.str("mode", d).unwrap_or_else(|| "crash".into());
             crate::api::check_enum(&f.at("mode"), Some(&mode), &["crash", "drain", "fail"], d);
             let mode = NodeFaultMode::parse(&mode).unwrap_or(NodeFaultMode::Crash);
-            RandomKind::NodeFailure { pool, mtbf, profile, recover_after, mode }
+            RandomKind::NodeFailure {
+                pool,
+                mtbf,
+                profile,
+                recover_after,
+                mode,
+            }
         }
         "podFailure" => {
             let matcher = parse_match_fields(&mut f, d);
@@ -758,7 +764,11 @@ fn parse_fault_kind(p: &str, key: &str, v: &Value, d: &mut Diags) -> Option<Faul
                     return None;
                 }
             };
-            FaultKind::NodeFailure { target, recover_after, mode }
+            FaultKind::NodeFailure {
+                target,
+                recover_after,
+                mode,
+            }
         }
         "update" => {
             let jobset = o.req_str("jobset", d).unwrap_or_default();

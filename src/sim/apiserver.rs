@@ -387,7 +387,7 @@ impl World {
         let uid = jso.uid.clone();
         let jobset_name = jso.name.clone();
         let rj_names = jso.rj_names.clone();
-        let (global, nums) = naming::rj_numbers(&js);
+        let key_context = Arc::new(naming::KeyContext::new(&js, &uid));
         let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
         let mut specs: BTreeMap<usize, TemplateParts> = BTreeMap::new();
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
@@ -433,16 +433,7 @@ impl World {
                     .and_then(|s| s.job_restarts.get(job_index as usize).copied())
                     .unwrap_or(0)
             });
-            let keys = naming::jobset_keys(
-                &js,
-                &uid,
-                rj_index,
-                job_index,
-                restart_attempt,
-                job_restart_attempt,
-                global,
-                &nums[rj_index],
-            );
+
             let name = naming::job_name(&js.metadata.name, &rj.name, job_index);
             let ns = js.namespace().to_string();
             if self.job_names.contains_key(&(ns.clone(), name.clone())) {
@@ -465,7 +456,7 @@ impl World {
                 job_index,
                 restart_attempt,
                 job_restart_attempt,
-                keys: Arc::new(keys),
+                key_context: key_context.clone(),
                 template_meta: meta,
             };
             let uid = self.next_uid();
@@ -696,7 +687,11 @@ impl World {
                     self.force_job_outcome(j, None);
                 }
             }
-            FaultKind::NodeFailure { target, recover_after, mode } => {
+            FaultKind::NodeFailure {
+                target,
+                recover_after,
+                mode,
+            } => {
                 let nodes: Vec<NodeId> = match target {
                     crate::scenario::NodeTarget::Node(n) => self.node_names.get(n).copied().into_iter().collect(),
                     crate::scenario::NodeTarget::Pool { pool, count } => {

@@ -553,9 +553,9 @@ impl World {
         let Some(s) = &j.stamp else { return Default::default() };
         let mut labels = s.template_meta.job_labels.clone();
         let mut annotations = s.template_meta.job_annotations.clone();
-        for (k, v) in s.keys.iter() {
-            labels.insert((*k).into(), v.clone());
-            annotations.insert((*k).into(), v.clone());
+        for (k, v) in s.keys() {
+            labels.insert(k.into(), v.clone());
+            annotations.insert(k.into(), v);
         }
         (labels, annotations)
     }
@@ -575,9 +575,9 @@ impl World {
         labels.extend(j.resume_labels.clone());
         annotations.extend(j.resume_annotations.clone());
         if let Some(s) = &j.stamp {
-            for (k, v) in s.keys.iter() {
-                labels.insert((*k).into(), v.clone());
-                annotations.insert((*k).into(), v.clone());
+            for (k, v) in s.keys() {
+                labels.insert(k.into(), v.clone());
+                annotations.insert(k.into(), v);
             }
         }
         labels.insert(CONTROLLER_UID_LABEL.into(), j.uid.clone());

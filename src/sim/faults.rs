@@ -100,7 +100,15 @@ impl World {
 
     pub(super) fn random_node(&mut self, i: usize, n: NodeId) {
         let sc = self.sc.clone();
-        let RandomKind::NodeFailure { profile, recover_after, mode, .. } = &sc.random_faults[i].kind else { return };
+        let RandomKind::NodeFailure {
+            profile,
+            recover_after,
+            mode,
+            ..
+        } = &sc.random_faults[i].kind
+        else {
+            return;
+        };
         let recover = recover_after.map(|d| draw_delay(&mut self.rng_faults[i], d));
         let (cause, mode) = match profile {
             Some(p) => {
@@ -113,7 +121,14 @@ impl World {
                     }
                     x -= c.1;
                 }
-                (format!("{}:{}", p.name, pick.0), if pick.2 { crate::scenario::NodeFaultMode::Drain } else { *mode })
+                (
+                    format!("{}:{}", p.name, pick.0),
+                    if pick.2 {
+                        crate::scenario::NodeFaultMode::Drain
+                    } else {
+                        *mode
+                    },
+                )
             }
             None => ("random".to_string(), *mode),
         };

@@ -300,7 +300,11 @@ impl World {
         let pods: Vec<PodId> = self.nodes[n].pods.iter().copied().collect();
         if mode == NodeFaultMode::Fail {
             for pid in pods {
-                if self.pods.get(pid).is_some_and(|p| p.running && !p.phase.terminal() && p.deletion.is_none()) {
+                if self
+                    .pods
+                    .get(pid)
+                    .is_some_and(|p| p.running && !p.phase.terminal() && p.deletion.is_none())
+                {
                     self.container_exit(pid, 137, Some("NodeFailure"));
                 }
             }

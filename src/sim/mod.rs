@@ -47,7 +47,10 @@ pub enum Ev {
 }
 
 fn is_background(ev: &Ev) -> bool {
-    matches!(ev, Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..))
+    matches!(
+        ev,
+        Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..)
+    )
 }
 
 /// Why a run stopped.

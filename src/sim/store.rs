@@ -90,10 +90,22 @@ pub struct JobStamp {
     pub job_index: i32,
     pub restart_attempt: i32,
     pub job_restart_attempt: Option<i32>,
-    /// The JobSet keys in upstream order (built once per Job).
-    pub keys: Arc<Vec<(&'static str, String)>>,
+    /// What the JobSet keys are computed from (shared by the Jobs of one reconcile).
+    pub key_context: Arc<crate::controllers::naming::KeyContext>,
     /// Template metadata shared by every Job of the replicated Job.
     pub template_meta: Arc<TemplateMeta>,
+}
+
+impl JobStamp {
+    /// The JobSet keys of this Job, in upstream order (built on demand).
+    pub fn keys(&self) -> Vec<(&'static str, String)> {
+        self.key_context.keys(
+            self.rj_index,
+            self.job_index,
+            self.restart_attempt,
+            self.job_restart_attempt,
+        )
+    }
 }
 
 /// Labels/annotations from a replicated Job template (Job level and pod level),
