@@ -42,7 +42,7 @@ impl World {
         }
         let key = (js.metadata.namespace.clone(), js.metadata.name.clone());
         let gates = self.gates();
-        let reject = |w: &mut World, msg: String| {
+        let reject = |w: &mut World, msg: String, record: bool| {
             let mut ev = TraceEvent {
                 event: "JobSetRejected",
                 ..Default::default()
@@ -52,18 +52,25 @@ impl World {
             ev.message = Some(msg.clone());
             w.emit(ev);
             w.rejections.push((w.now, key.1.clone(), msg.clone()));
-            w.history.entry(key.clone()).or_default().rejected = Some(msg);
+            // A rejected duplicate must not overwrite the record of the JobSet that exists.
+            if record {
+                w.history.entry(key.clone()).or_default().rejected = Some(msg);
+            }
         };
         if js.metadata.name.is_empty() {
-            reject(self, "JobSet.jobset.x-k8s.io \"\" is invalid: metadata.name: Required value: name or generateName is required".into());
+            reject(self, "JobSet.jobset.x-k8s.io \"\" is invalid: metadata.name: Required value: name or generateName is required".into(), true);
             return;
         }
         if self.jobset_names.contains_key(&key) {
-            reject(self, format!("jobsets.jobset.x-k8s.io \"{}\" already exists", key.1));
+            reject(
+                self,
+                format!("jobsets.jobset.x-k8s.io \"{}\" already exists", key.1),
+                false,
+            );
             return;
         }
         if let Err(r) = crate::admission::admit_create(&mut js, &gates, &|_, _| None) {
-            reject(self, r.message);
+            reject(self, r.message, true);
             return;
         }
         let uid = self.next_uid();
@@ -814,7 +821,10 @@ impl World {
                 let found = self
                     .pods
                     .iter()
-                    .find(|(_, p)| &*p.name == name || hostname_matches(p, name, self))
+                    .find(|(_, p)| {
+                        self.jobs.get(p.job).is_some_and(|j| &*j.namespace == namespace)
+                            && (&*p.name == name || hostname_matches(p, name, self))
+                    })
                     .map(|(id, _)| id);
                 if let Some(p) = found {
                     self.delete_pod(p);

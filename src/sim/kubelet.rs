@@ -271,12 +271,8 @@ impl World {
         use crate::scenario::NodeFaultMode;
         let now = self.now;
         let drain = mode == NodeFaultMode::Drain;
-        if mode == NodeFaultMode::Fail {
-            if self.nodes[n].cordoned || !self.nodes[n].alive {
-                return;
-            }
-            self.nodes[n].cordoned = true;
-        } else if drain {
+        if mode != NodeFaultMode::Crash {
+            // drain and fail both cordon a node whose kubelet keeps running.
             if self.nodes[n].cordoned || !self.nodes[n].alive {
                 return;
             }
