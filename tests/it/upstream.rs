@@ -75,13 +75,27 @@ fn with_default_gates_only_the_gated_examples_are_rejected_with_upstreams_messag
     let rejected: Vec<&str> = o.stdout.lines().filter(|l| l.contains(" rejected: ")).collect();
     assert_eq!(rejected.len(), 4, "{rejected:#?}");
     for (file, msg) in [
-        ("restartjob-action.yaml", "RestartJob and RestartJobAndIgnoreMaxRestarts failure policy actions are not allowed when RestartJob feature gate is disabled"),
-        ("restartjobandignoremaxrestarts-action.yaml", "not allowed when RestartJob feature gate is disabled"),
-        ("jobset-main-container-mode.yaml", "InPlaceRestart restart strategy cannot be set when InPlaceRestart feature gate is disabled"),
-        ("jobset-sidecar-container-mode.yaml", "InPlaceRestart restart strategy cannot be set when InPlaceRestart feature gate is disabled"),
+        (
+            "restartjob-action.yaml",
+            "RestartJob and RestartJobAndIgnoreMaxRestarts failure policy actions are not allowed when RestartJob feature gate is disabled",
+        ),
+        (
+            "restartjobandignoremaxrestarts-action.yaml",
+            "not allowed when RestartJob feature gate is disabled",
+        ),
+        (
+            "jobset-main-container-mode.yaml",
+            "InPlaceRestart restart strategy cannot be set when InPlaceRestart feature gate is disabled",
+        ),
+        (
+            "jobset-sidecar-container-mode.yaml",
+            "InPlaceRestart restart strategy cannot be set when InPlaceRestart feature gate is disabled",
+        ),
     ] {
         assert!(
-            rejected.iter().any(|l| l.contains(file) && l.contains("admission webhook \"vjobset.kb.io\" denied the request") && l.contains(msg)),
+            rejected.iter().any(|l| l.contains(file)
+                && l.contains("admission webhook \"vjobset.kb.io\" denied the request")
+                && l.contains(msg)),
             "{file}: {rejected:#?}"
         );
     }
