@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `validate`. Only this module touches the
+//! The command line: `run`, `check`, `validate`, `explain`. Only this module touches the
 //! outside world (files, stdout/stderr, wall-clock timing for the user).
 
 use crate::scenario::{LoadError, Scenario, load_file};
@@ -18,7 +18,7 @@ use std::sync::Arc;
 faults, and expectations) through a simulated API server, Job controller, scheduler and kubelets \
 driving a faithful re-implementation of the JobSet controller. The same scenario and seed give a \
 byte-identical trace on any machine.\n\nExit codes: 0 success, 1 an expectation failed, 2 bad input.",
-    after_help = "Examples:\n  jobset-sim run scenarios/quickstart.yaml\n  jobset-sim run scenarios/quickstart.yaml --seed 7 --trace trace.jsonl\n  jobset-sim check scenarios/\n  jobset-sim validate ../shared/upstream-examples/simple/*.yaml --print-defaulted"
+    after_help = "Examples:\n  jobset-sim run scenarios/quickstart.yaml\n  jobset-sim run scenarios/quickstart.yaml --seed 7 --trace trace.jsonl\n  jobset-sim check scenarios/\n  jobset-sim explain scenarios/node-failure-default.yaml --jobset train\n  jobset-sim validate ../shared/upstream-examples/simple/*.yaml --print-defaulted"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -70,6 +70,19 @@ pub enum Command {
         #[arg(long)]
         run: bool,
     },
+    /// Run a scenario and explain, in time order, each failure that reached a JobSet: the Job and
+    /// pods it came from, which failure-policy rule matched (and why earlier ones did not), the
+    /// action and the resulting restart counters, then the terminal state.
+    Explain {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// The JobSet to explain: NAME, or NAMESPACE/NAME when the name is in several namespaces.
+        #[arg(long, value_name = "NAME")]
+        jobset: String,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -95,6 +108,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             verbose,
             run,
         } => cmd_validate(&manifests, print_defaulted, feature_gates.as_deref(), verbose, run),
+        Command::Explain { scenario, jobset, seed } => cmd_explain(&scenario, &jobset, seed),
     }
 }
 
@@ -290,6 +304,31 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format)
         }
     }
     ExitCode::SUCCESS
+}
+
+fn cmd_explain(path: &Path, jobset: &str, seed: Option<u64>) -> ExitCode {
+    let sc = match load_file(path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return bad_input(&e),
+    };
+    let w = run_scenario(
+        sc,
+        RunOptions {
+            seed,
+            trace: None,
+            keep_trace: true,
+        },
+    );
+    match crate::explain::explain(&w, jobset) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Expands folders to their `*.yaml`/`*.yml` files, sorted.

@@ -9,6 +9,7 @@ pub mod admission;
 pub mod api;
 pub mod cli;
 pub mod controllers;
+pub mod explain;
 pub mod input;
 pub mod scenario;
 pub mod sim;

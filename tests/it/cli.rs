@@ -131,7 +131,33 @@ fn a_missing_file_is_bad_input() {
 fn help_teaches_the_subcommands() {
     let o = cli(&["--help"]);
     assert_eq!(o.code, 0);
-    for word in ["run", "check", "validate", "Exit codes"] {
+    for word in ["run", "check", "validate", "explain", "Exit codes"] {
         assert!(o.stdout.contains(word), "{}", o.stdout);
     }
+}
+
+#[test]
+fn explain_tells_why_a_jobset_failed_and_rejects_unknown_names() {
+    let o = cli(&["explain", "scenarios/node-failure-default.yaml", "--jobset", "train"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    for phrase in [
+        "JobSet train (no failurePolicy: the first Job failure fails the JobSet)",
+        "Job train-workers-1 failed: BackoffLimitExceeded: Job has reached the specified backoff limit",
+        "caused by pod train-workers-1-0-",
+        "on node gpu-1: node gpu-1 crashed at 30m (nodeFailure fault); the pod failed with exit code 137",
+        "no failurePolicy: the JobSet fails (FailedJobs)",
+        "no restart (restarts 0, restartsCountTowardsMax 0)",
+        "Failed at 30m1.01s: FailedJobs: jobset failed due to one or more job failures (first failed job: train-workers-1)",
+    ] {
+        assert!(o.stdout.contains(phrase), "missing {phrase:?} in:\n{}", o.stdout);
+    }
+    let o = cli(&["explain", "scenarios/node-failure-default.yaml", "--jobset", "nope"]);
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(o.stdout.is_empty(), "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("no JobSet \"nope\" in this run; JobSets in this run: train"),
+        "{}",
+        o.stderr
+    );
 }
