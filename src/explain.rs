@@ -497,6 +497,14 @@ fn causes(trace: &[TraceEvent], failed_at: usize, ns: &str, pod_termination: Mil
                     Some("NodeFailed") => {
                         format!("node {node} crashed at {t} (nodeFailure fault); the pod failed with exit code {code}")
                     }
+                    Some("NodeFailure") => format!(
+                        "a device of node {node} failed at {t} (nodeFailure fault, mode fail); the container was \
+                         killed with exit code {code}"
+                    ),
+                    Some("ContainerStatusUnknown") => format!(
+                        "node {node} came back at {t} without the pod's container (ContainerStatusUnknown, exit \
+                         code {code})"
+                    ),
                     Some("NodeDrain") => format!(
                         "node {node} was drained at {t} (nodeFailure fault, drain); the pod was terminated with \
                          exit code {code}"
@@ -504,6 +512,40 @@ fn causes(trace: &[TraceEvent], failed_at: usize, ns: &str, pod_termination: Mil
                     Some(other) => format!("the pod failed at {t} with exit code {code} ({other})"),
                 };
                 items.push((true, format!("{}: {what}", pod())));
+            }
+            "PodEvicted" if same_job(e, f) => {
+                let node = e.node.as_deref().unwrap_or("?");
+                let what = match e.reason.as_deref() {
+                    Some("DeletionByTaintManager") => {
+                        let crashed = window
+                            .iter()
+                            .rev()
+                            .find(|g| g.event == "NodeFailed" && g.node.as_deref() == Some(node) && g.t <= e.t)
+                            .map(|g| format!("node {node} crashed at {} and turned NotReady; ", fd(g.t)))
+                            .unwrap_or_default();
+                        format!(
+                            "{crashed}the taint manager evicted the pod at {} (DisruptionTarget/\
+                             DeletionByTaintManager); a deleted pod counts as failed",
+                            fd(e.t)
+                        )
+                    }
+                    Some("EvictionByEvictionAPI") => format!(
+                        "node {node} was drained at {} and the pod evicted (DisruptionTarget/EvictionByEvictionAPI)",
+                        fd(e.t)
+                    ),
+                    other => format!("evicted at {} ({})", fd(e.t), other.unwrap_or("unknown reason")),
+                };
+                items.push((true, format!("{}: {what}", pod())));
+            }
+            "PodPreempted" if same_job(e, f) => {
+                items.push((
+                    true,
+                    format!(
+                        "{}: preempted at {} by a higher-priority pod (DisruptionTarget/PreemptionByScheduler)",
+                        pod(),
+                        fd(e.t)
+                    ),
+                ));
             }
             "ContainerRestarted" if same_job(e, f) => {
                 let n = e.attempt.unwrap_or(0);

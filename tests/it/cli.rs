@@ -144,10 +144,10 @@ fn explain_tells_why_a_jobset_failed_and_rejects_unknown_names() {
         "JobSet train (no failurePolicy: the first Job failure fails the JobSet)",
         "Job train-workers-1 failed: BackoffLimitExceeded: Job has reached the specified backoff limit",
         "caused by pod train-workers-1-0-",
-        "on node gpu-1: node gpu-1 crashed at 30m (nodeFailure fault); the pod failed with exit code 137",
+        "on node gpu-1: node gpu-1 crashed at 30m and turned NotReady; the taint manager evicted the pod at 35m50s",
         "no failurePolicy: the JobSet fails (FailedJobs)",
         "no restart (restarts 0, restartsCountTowardsMax 0)",
-        "Failed at 30m1.01s: FailedJobs: jobset failed due to one or more job failures (first failed job: train-workers-1)",
+        "Failed at 1h30m1.01s: FailedJobs: jobset failed due to one or more job failures (first failed job: train-workers-1)",
     ] {
         assert!(o.stdout.contains(phrase), "missing {phrase:?} in:\n{}", o.stdout);
     }
