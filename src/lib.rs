@@ -7,4 +7,5 @@
 
 pub mod api;
 pub mod input;
+pub mod pattern;
 pub mod units;
