@@ -11,12 +11,26 @@ pub mod cli;
 pub mod controllers;
 pub mod explain;
 pub mod input;
+pub mod pattern;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
 pub mod units;
 
-/// Matches a failure-policy message pattern (temporary: plain `regex`, replaced by the Go-compat layer).
+thread_local! {
+    /// Compiled failure-policy patterns, by source text (lookup only, never iterated).
+    static PATTERNS: std::cell::RefCell<std::collections::BTreeMap<String, pattern::GoPattern>> =
+        const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// Matches a failure-policy message pattern with Go RE2 semantics (unanchored;
+/// a pattern Go rejects never matches, as JobSet logs and skips it).
 pub fn pattern_match(pattern: &str, message: &str) -> bool {
-    regex::Regex::new(pattern).map(|r| r.is_match(message)).unwrap_or(false)
+    PATTERNS.with(|c| {
+        let mut c = c.borrow_mut();
+        if !c.contains_key(pattern) {
+            c.insert(pattern.to_string(), pattern::compile_go_pattern(pattern));
+        }
+        c[pattern].is_match(message)
+    })
 }
