@@ -505,7 +505,12 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
             match crate::admission::admit_create(&mut js, &fg, &|_, _| None) {
                 Ok(()) => {
                     println!("{loc}: JobSet {} admitted", js.metadata.name);
-                    for w in &d.warnings {
+                    for w in d
+                        .warnings
+                        .iter()
+                        .map(|w| w.to_string())
+                        .chain(crate::admission::warnings(&js))
+                    {
                         println!("  warning: {w}");
                     }
                     report_not_simulated(&d.not_simulated, verbose);

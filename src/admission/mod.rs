@@ -138,6 +138,19 @@ pub fn admit_update(old: &JobSet, new: &mut JobSet, gates: &FeatureGates) -> Res
 /// Admission warnings for an admitted JobSet (printed by `validate`, never a rejection). The
 /// upstream webhook returns none at the pinned commit; this is the hook for simulator-specific
 /// notes.
-pub fn warnings(_js: &JobSet) -> Vec<String> {
-    Vec::new()
+pub fn warnings(js: &JobSet) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(fp) = &js.spec.failure_policy {
+        for (i, rule) in fp.rules.iter().enumerate() {
+            for (j, p) in rule.on_job_failure_message_patterns.iter().enumerate() {
+                if let Some(reason) = crate::pattern::compile_go_pattern(p).invalid_reason() {
+                    out.push(format!(
+                        "spec.failurePolicy.rules[{i}].onJobFailureMessagePatterns[{j}]: {p:?} is not a valid Go \
+                         regular expression ({reason}); the JobSet controller skips it, so it never matches"
+                    ));
+                }
+            }
+        }
+    }
+    out
 }

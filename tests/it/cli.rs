@@ -161,3 +161,24 @@ fn explain_tells_why_a_jobset_failed_and_rejects_unknown_names() {
         o.stderr
     );
 }
+
+#[test]
+fn validate_warns_about_a_message_pattern_go_would_reject() {
+    let dir = std::env::temp_dir().join(format!("jobset-sim-pat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("js.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nmetadata: {name: js}\nspec:\n  failurePolicy:\n    rules:\n    - {action: FailJobSet, onJobFailureMessagePatterns: [\"(?x) exit\", \"exit code 4[0-9]\"]}\n  replicatedJobs:\n  - name: r\n    template: {spec: {template: {spec: {containers: [{name: c}]}}}}\n",
+    )
+    .unwrap();
+    let o = cli(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "a warning does not reject: {}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("warning: spec.failurePolicy.rules[0].onJobFailureMessagePatterns[0]"),
+        "{}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains("onJobFailureMessagePatterns[1]"), "{}", o.stdout);
+}

@@ -318,3 +318,20 @@ fn an_unknown_priority_class_is_rejected_at_pod_creation() {
     }));
     assert!(events(&w, "PodCreated").is_empty());
 }
+
+#[test]
+fn message_patterns_match_unanchored_with_go_semantics_and_invalid_ones_never_match() {
+    // Rule 0 has a Go-invalid pattern (skipped); rule 1 matches "exit code 42" anywhere in the
+    // message with an ASCII \d; the job fails with a PodFailurePolicy message naming exit code 42.
+    let spec = "      failurePolicy:\n        maxRestarts: 3\n        rules:\n        - {name: bad, action: FailJobSet, onJobFailureMessagePatterns: [\"(?x)exit\"]}\n        - {name: byCode, action: FailJobSet, onJobFailureMessagePatterns: [\"exit code \\\\d{2} matching\"]}";
+    let rjs = rj("a", 1, 1).replace(
+        "            backoffLimit: 0\n",
+        "            backoffLimit: 0\n            podFailurePolicy:\n              rules:\n              - {action: FailJob, onExitCodes: {operator: In, values: [42]}}\n",
+    ).replace("containers: [{name: c, image: x}]", "restartPolicy: Never\n                containers: [{name: c, image: x}]");
+    let text = scen(&format!(
+        "jobsets:{}\nworkload:\n- {{runFor: 1m, exitCode: 42}}\nexpect:\n- event: {{event: FailurePolicyRuleMatched, rule: byCode, action: FailJobSet}}\n  count: 1\n- jobset: js\n  terminalState: Failed\n  conditions: [{{type: Failed, reason: FailJobSetFailurePolicyAction}}]\n",
+        js_yaml("js", spec, &rjs)
+    ));
+    let w = run(scenario(&text));
+    assert_expectations(&w, "patterns");
+}
