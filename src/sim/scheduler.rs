@@ -12,6 +12,9 @@
 
 use super::*;
 
+/// Preemption candidate order: (highest victim priority, sum of victim priorities, victims, node).
+type VictimKey = (i64, i64, usize, NodeId);
+
 #[derive(Debug, Default)]
 pub struct SchedState {
     seq: u64,
@@ -205,14 +208,17 @@ impl World {
         }
         // Already nominated and its victims still terminating: wait.
         if let Some(n) = p.nominated {
-            let waiting = self.nodes[n].pods.iter().any(|v| self.pods.get(*v).is_some_and(|v| v.deletion.is_some()));
+            let waiting = self.nodes[n]
+                .pods
+                .iter()
+                .any(|v| self.pods.get(*v).is_some_and(|v| v.deletion.is_some()));
             if waiting {
                 return;
             }
         }
         let spec = j.pod_template.clone();
         let reqs = j.pod_requests.clone();
-        let mut best: Option<((i64, i64, usize, NodeId), Vec<PodId>)> = None;
+        let mut best: Option<(VictimKey, Vec<PodId>)> = None;
         for (n, node) in self.nodes.iter().enumerate() {
             if node.cordoned || self.node_fits_static(node, &spec.spec).is_err() {
                 continue;
@@ -228,9 +234,18 @@ impl World {
                 continue;
             }
             let req_of = |v: PodId| -> Vec<(usize, i64)> {
-                self.pods.get(v).and_then(|vp| self.jobs.get(vp.job)).map(|vj| vj.pod_requests.to_vec()).unwrap_or_default()
+                self.pods
+                    .get(v)
+                    .and_then(|vp| self.jobs.get(vp.job))
+                    .map(|vj| vj.pod_requests.to_vec())
+                    .unwrap_or_default()
             };
-            let mut free: Vec<i64> = node.allocatable.iter().zip(&node.allocated).map(|(a, b)| a - b).collect();
+            let mut free: Vec<i64> = node
+                .allocatable
+                .iter()
+                .zip(&node.allocated)
+                .map(|(a, b)| a - b)
+                .collect();
             for (_, v) in &lower {
                 for (r, q) in req_of(*v) {
                     free[r] += q;
@@ -277,7 +292,10 @@ impl World {
             }
             let mut ev = self.pod_event("PodPreempted", v);
             ev.reason = Some("PreemptionByScheduler".into());
-            ev.message = Some(format!("preempted by {}", self.pods.get(pid).map(|p| p.name.to_string()).unwrap_or_default()));
+            ev.message = Some(format!(
+                "preempted by {}",
+                self.pods.get(pid).map(|p| p.name.to_string()).unwrap_or_default()
+            ));
             self.emit(ev);
             self.delete_pod(v);
         }
