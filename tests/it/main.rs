@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod determinism;
 mod features;
+mod invariants;
 mod job_controller;
 mod robustness;
 mod scenarios;

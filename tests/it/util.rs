@@ -39,12 +39,29 @@ pub fn scenario(text: &str) -> Arc<Scenario> {
     Arc::new(parse_scenario(text, Path::new("inline-test.yaml")).unwrap_or_else(|e| panic!("{e}")))
 }
 
-/// Runs a scenario keeping the trace events in memory.
+/// Runs a scenario keeping the trace events in memory, with the invariant
+/// checker on after every event; a violation fails the test.
 pub fn run(sc: Arc<Scenario>) -> World {
+    let w = run_with(sc, true);
+    if let Some(jobset_sim::sim::StopReason::Invariant(v)) = &w.stop {
+        panic!("{v}");
+    }
+    w
+}
+
+/// Runs a scenario keeping the trace, without the invariant checker (for
+/// expectation-only tests of runs that hit a known engine bug; see
+/// tests/it/invariants.rs).
+pub fn run_unchecked(sc: Arc<Scenario>) -> World {
+    run_with(sc, false)
+}
+
+fn run_with(sc: Arc<Scenario>, check_invariants: bool) -> World {
     let mut w = World::new(
         sc,
         RunOptions {
             keep_trace: true,
+            check_invariants,
             ..Default::default()
         },
     );
@@ -61,6 +78,7 @@ pub fn trace_bytes(sc: Arc<Scenario>, seed: Option<u64>) -> Vec<u8> {
             seed,
             trace: Some(Box::new(buf.clone())),
             keep_trace: false,
+            check_invariants: false,
         },
     );
     w.run();
