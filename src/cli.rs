@@ -40,6 +40,9 @@ pub enum Command {
         /// Summary format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Check every invariant after every event (slower); a violation stops the run, exit 1.
+        #[arg(long)]
+        check_invariants: bool,
     },
     /// Run scenarios (files or folders of *.yaml) and check their `expect` blocks; exit 1 if any fails.
     Check {
@@ -99,7 +102,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             seed,
             trace,
             format,
-        } => cmd_run(&scenario, seed, trace.as_deref(), format),
+            check_invariants,
+        } => cmd_run(&scenario, seed, trace.as_deref(), format, check_invariants),
         Command::Check { paths, seed } => cmd_check(&paths, seed),
         Command::Validate {
             manifests,
@@ -157,6 +161,9 @@ pub struct RunSummary {
     pub trace_events: u64,
     pub trace_hash: String,
     pub jobsets: Vec<JobSetSummary>,
+    /// The broken invariant that stopped the run, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invariant_violation: Option<String>,
 }
 
 /// Runs a loaded scenario; the world is returned for inspection.
@@ -175,6 +182,7 @@ pub fn summarize(w: &World) -> RunSummary {
             Some(StopReason::Quiescent) | None => "quiescent".into(),
             Some(StopReason::Horizon) => "horizon".into(),
             Some(StopReason::MaxEvents) => "max-events".into(),
+            Some(StopReason::Invariant(_)) => "invariant".into(),
         },
         events: w.events_processed,
         trace_events: w.trace.count,
@@ -208,7 +216,16 @@ pub fn summarize(w: &World) -> RunSummary {
                 }),
             })
             .collect(),
+        invariant_violation: match &w.stop {
+            Some(StopReason::Invariant(v)) => Some(v.to_string()),
+            _ => None,
+        },
     }
+}
+
+/// The one-line repro of a run with the invariant checker on.
+pub fn invariant_repro(file: &Path, seed: u64) -> String {
+    format!("jobset-sim run {} --seed {seed} --check-invariants", file.display())
 }
 
 fn print_text_summary(w: &World, s: &RunSummary) {
@@ -269,7 +286,7 @@ fn open_trace(path: Option<&Path>) -> Result<Option<Box<dyn std::io::Write>>, St
     }
 }
 
-fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format) -> ExitCode {
+fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format, check_invariants: bool) -> ExitCode {
     let sc = match load_file(path) {
         Ok(s) => Arc::new(s),
         Err(e) => return bad_input(&e),
@@ -288,6 +305,7 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format)
             seed,
             trace: writer,
             keep_trace: false,
+            check_invariants,
         },
     );
     let wall = started.elapsed();
@@ -303,6 +321,11 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format)
             eprintln!("  wall time: {:.3} ms", wall.as_secs_f64() * 1000.0);
         }
     }
+    if let Some(StopReason::Invariant(v)) = &w.stop {
+        eprintln!("error: {v}");
+        eprintln!("  repro: {}", invariant_repro(path, w.seed));
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }
 
@@ -317,6 +340,7 @@ fn cmd_explain(path: &Path, jobset: &str, seed: Option<u64>) -> ExitCode {
             seed,
             trace: None,
             keep_trace: true,
+            check_invariants: false,
         },
     );
     match crate::explain::explain(&w, jobset) {
@@ -376,8 +400,16 @@ fn cmd_check(paths: &[PathBuf], seed: Option<u64>) -> ExitCode {
                 seed,
                 trace: None,
                 keep_trace: false,
+                check_invariants: true,
             },
         );
+        if let Some(StopReason::Invariant(v)) = &w.stop {
+            println!("FAIL {}: invariant {}", f.display(), v.invariant);
+            eprintln!("error: {}: {v}", f.display());
+            eprintln!("  repro: {}", invariant_repro(&f, w.seed));
+            failed += 1;
+            continue;
+        }
         let outcomes = &w.expect.outcomes;
         let nfail = outcomes.iter().filter(|o| !o.ok).count();
         if outcomes.is_empty() {

@@ -486,6 +486,7 @@ impl World {
             priority,
             unschedulable_reported: false,
             nominated: None,
+            requests: j.pod_requests.clone(),
             restart_attempt: ra,
             job_restart_attempt: jra,
             started_at: 0,

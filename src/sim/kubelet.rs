@@ -159,14 +159,13 @@ impl World {
     fn release(&mut self, pid: PodId) {
         let p = self.pods.get(pid).expect("exists");
         let Some(n) = p.node else { return };
-        let job = p.job;
-        let reqs = self.jobs.get(job).map(|j| j.pod_requests.clone());
+        // The pod carries its own requests: an orphan (its Job deleted in the
+        // background) still gives its room back.
+        let reqs = p.requests.clone();
         let node = &mut self.nodes[n];
         if node.pods.remove(&pid) {
-            if let Some(reqs) = reqs {
-                for (r, v) in reqs.iter() {
-                    node.allocated[*r] -= v;
-                }
+            for (r, v) in reqs.iter() {
+                node.allocated[*r] -= v;
             }
             self.sched.node_changed(n, &self.nodes[n]);
             self.scheduler_kick();
@@ -435,9 +434,9 @@ impl World {
                 p.epoch += 1;
                 let e = p.epoch;
                 if p.deletion.is_some() {
-                    p.phase = Phase::Failed;
+                    // The kubelet finishes the deletion at once (the container is long gone).
                     p.exit_code = Some(137);
-                    self.push(self.now, Ev::PodTerminated(pid, e));
+                    self.pod_terminated(pid, e);
                 } else if p.phase == Phase::Pending {
                     self.push(self.now + self.sc.timing.pod_startup, Ev::PodStart(pid, e));
                 } else {

@@ -5,6 +5,7 @@
 mod apiserver;
 pub mod expect;
 mod faults;
+pub mod invariants;
 mod jobctl;
 mod kubelet;
 pub mod queue;
@@ -62,6 +63,8 @@ pub enum StopReason {
     Horizon,
     /// The event budget was exhausted (a runaway run).
     MaxEvents,
+    /// An invariant check failed (`--check-invariants`, `check`, tests).
+    Invariant(invariants::Violation),
 }
 
 /// One failure-policy decision, kept for `explain`.
@@ -83,6 +86,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     pub trace: Option<Box<dyn std::io::Write>>,
     pub keep_trace: bool,
+    /// Run the invariant checker after every event (`src/sim/invariants.rs`).
+    pub check_invariants: bool,
 }
 
 pub struct World {
@@ -121,6 +126,8 @@ pub struct World {
     pub rejections: Vec<(Millis, String, String)>,
     /// JobSets ever submitted, by (namespace, name), for summaries after deletion.
     pub history: BTreeMap<(String, String), JobSetSummaryRecord>,
+    /// The invariant checker, when enabled; it only observes.
+    pub invariants: Option<invariants::Checker>,
 }
 
 /// What the summary keeps about each JobSet, even after it is deleted.
@@ -199,6 +206,7 @@ impl World {
             decisions: Vec::new(),
             rejections: Vec::new(),
             history: BTreeMap::new(),
+            invariants: opts.check_invariants.then(invariants::Checker::default),
         };
         w.build_nodes();
         w.start_random_faults();
@@ -285,6 +293,9 @@ impl World {
     pub fn emit(&mut self, mut ev: TraceEvent) {
         ev.t = self.now;
         ev.seq = self.trace.count;
+        if let Some(c) = self.invariants.as_mut() {
+            c.observe(&ev);
+        }
         self.expect.observe(&ev);
         self.trace.emit(&ev);
     }
@@ -318,6 +329,14 @@ impl World {
         self.now = e.t;
         self.events_processed += 1;
         self.dispatch(e.ev);
+        if let Some(mut c) = self.invariants.take() {
+            let r = c.check(self);
+            self.invariants = Some(c);
+            if let Err(v) = r {
+                self.stop = Some(StopReason::Invariant(v));
+                return false;
+            }
+        }
         true
     }
 

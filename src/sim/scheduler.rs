@@ -233,13 +233,8 @@ impl World {
             if lower.is_empty() {
                 continue;
             }
-            let req_of = |v: PodId| -> Vec<(usize, i64)> {
-                self.pods
-                    .get(v)
-                    .and_then(|vp| self.jobs.get(vp.job))
-                    .map(|vj| vj.pod_requests.to_vec())
-                    .unwrap_or_default()
-            };
+            let req_of =
+                |v: PodId| -> Vec<(usize, i64)> { self.pods.get(v).map(|vp| vp.requests.to_vec()).unwrap_or_default() };
             let mut free: Vec<i64> = node
                 .allocatable
                 .iter()

@@ -228,6 +228,8 @@ pub struct PodObj {
     pub seq: u64,
     pub priority: i32,
     pub unschedulable_reported: bool,
+    /// Resource requests (resource index, milli-units), shared with the Job's template.
+    pub requests: Arc<Vec<(usize, i64)>>,
     /// Set by preemption: the node this pod waits for.
     pub nominated: Option<NodeId>,
     pub restart_attempt: i32,

@@ -182,3 +182,29 @@ fn validate_warns_about_a_message_pattern_go_would_reject() {
     );
     assert!(!o.stdout.contains("onJobFailureMessagePatterns[1]"), "{}", o.stdout);
 }
+
+#[test]
+fn run_check_invariants_gives_the_same_summary_and_exits_zero_when_none_breaks() {
+    let plain = cli(&["run", "scenarios/quickstart.yaml", "--format", "json"]);
+    let checked = cli(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--format",
+        "json",
+        "--check-invariants",
+    ]);
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert_eq!(plain.stdout, checked.stdout, "the checker only observes");
+    assert!(!checked.stdout.contains("invariantViolation"));
+}
+
+#[test]
+fn check_runs_the_invariant_checker() {
+    let o = cli(&["check", "scenarios/quickstart.yaml"]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("1 passed, 0 failed"), "{}", o.stdout);
+    assert_eq!(
+        jobset_sim::cli::invariant_repro(std::path::Path::new("scenarios/quickstart.yaml"), 7),
+        "jobset-sim run scenarios/quickstart.yaml --seed 7 --check-invariants"
+    );
+}

@@ -168,6 +168,8 @@ fn a_deleted_child_service_and_job_are_recreated_without_a_restart() {
         "jobsets:{}\nworkload:\n- {{runFor: 10m}}\nfaults:\n- at: 1m\n  deleteObject: {{kind: Service, name: js}}\n- at: 2m\n  deleteObject: {{kind: Job, name: js-a-1}}\nexpect:\n- jobset: js\n  at: 3m\n  services: [js]\n  jobs: [{{name: js-a-1, labels: {{jobset.sigs.k8s.io/restart-attempt: \"0\"}}}}]\n  restarts: 0\n- event: {{event: ServiceCreated}}\n  count: 2\n- event: {{event: JobCreated, job: js-a-1}}\n  count: 2\n",
         js_yaml("js", "", &rj("a", 2, 1))
     ));
+    // Unchecked: the orphaned pods of the deleted Job leak their node allocation
+    // (engine bug, see a_background_deleted_job_releases_the_node_resources_of_its_pods).
     let w = run(scenario(&text));
     assert_expectations(&w, "recreate children");
 }

@@ -98,3 +98,23 @@ fn checkpoint_cost_stalls_progress() {
     assert_eq!(tb - ta, 9 * 60_000, "nine checkpoints of one minute each");
     assert!(summary(&b).goodput_ppm < summary(&a).goodput_ppm);
 }
+
+#[test]
+fn the_llama3_scenario_scaled_down_completes_with_restarts() {
+    // scenarios/llama3-54d.yaml with 1/8 of the nodes and a tenth of the work: same rules.
+    let text = std::fs::read_to_string(repo().join("scenarios/llama3-54d.yaml"))
+        .unwrap()
+        .replace("count: 2112", "count: 264")
+        .replace("replicas: 2048", "replicas: 256")
+        .replace("work: 40d", "work: 4d")
+        .replace("mtbf: 6334h", "mtbf: 792h");
+    let w = run(scenario(&text));
+    assert_expectations(&w, "llama3 scaled");
+    let s = jobset_sim::cli::summarize(&w);
+    assert!(s.jobsets[0].restarts >= 5, "restarts {}", s.jobsets[0].restarts);
+    let t = s.jobsets[0].training.clone().unwrap();
+    assert!(
+        t.lost_work_ms > 0 && t.goodput_ppm > 800_000 && t.goodput_ppm < 1_000_000,
+        "{t:?}"
+    );
+}
