@@ -205,7 +205,10 @@ impl World {
         }
         // Already nominated and its victims still terminating: wait.
         if let Some(n) = p.nominated {
-            let waiting = self.nodes[n].pods.iter().any(|v| self.pods.get(*v).is_some_and(|v| v.deletion.is_some()));
+            let waiting = self.nodes[n]
+                .pods
+                .iter()
+                .any(|v| self.pods.get(*v).is_some_and(|v| v.deletion.is_some()));
             if waiting {
                 return;
             }
@@ -228,9 +231,18 @@ impl World {
                 continue;
             }
             let req_of = |v: PodId| -> Vec<(usize, i64)> {
-                self.pods.get(v).and_then(|vp| self.jobs.get(vp.job)).map(|vj| vj.pod_requests.to_vec()).unwrap_or_default()
+                self.pods
+                    .get(v)
+                    .and_then(|vp| self.jobs.get(vp.job))
+                    .map(|vj| vj.pod_requests.to_vec())
+                    .unwrap_or_default()
             };
-            let mut free: Vec<i64> = node.allocatable.iter().zip(&node.allocated).map(|(a, b)| a - b).collect();
+            let mut free: Vec<i64> = node
+                .allocatable
+                .iter()
+                .zip(&node.allocated)
+                .map(|(a, b)| a - b)
+                .collect();
             for (_, v) in &lower {
                 for (r, q) in req_of(*v) {
                     free[r] += q;
@@ -277,7 +289,10 @@ impl World {
             }
             let mut ev = self.pod_event("PodPreempted", v);
             ev.reason = Some("PreemptionByScheduler".into());
-            ev.message = Some(format!("preempted by {}", self.pods.get(pid).map(|p| p.name.to_string()).unwrap_or_default()));
+            ev.message = Some(format!(
+                "preempted by {}",
+                self.pods.get(pid).map(|p| p.name.to_string()).unwrap_or_default()
+            ));
             self.emit(ev);
             self.delete_pod(v);
         }

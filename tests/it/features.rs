@@ -282,23 +282,39 @@ fn a_higher_priority_pod_preempts_a_lower_priority_one() {
     let text = format!(
         "name: t\ncluster:\n  nodePools: [{{name: n, count: 2, capacity: {{cpu: \"8\", memory: 32Gi}}}}]\n  priorityClasses: [{{name: low, value: 1}}, {{name: high, value: 100}}]\njobsets:{}{}\nworkload:\n- {{runFor: 30m}}\nexpect:\n- event: {{event: PodPreempted, jobset: lp, reason: PreemptionByScheduler}}\n  count: 1\n- order:\n    first: {{event: PodPreempted}}\n    then: {{event: PodScheduled, jobset: hp}}\n- jobset: hp\n  terminalState: Completed\n- jobset: lp\n  terminalState: Completed\n",
         js_yaml("lp", "", &lp),
-        js_yaml("hp", "", &hp).replace("- inline:", "  at: 5m\n  inline:").replacen("\n  at: 5m\n  inline:", "\n- at: 5m\n  inline:", 1)
+        js_yaml("hp", "", &hp)
+            .replace("- inline:", "  at: 5m\n  inline:")
+            .replacen("\n  at: 5m\n  inline:", "\n- at: 5m\n  inline:", 1)
     );
     let w = run(scenario(&text));
     assert_expectations(&w, "preemption");
     let unsched = events(&w, "PodUnschedulable");
-    assert!(unsched.iter().any(|e| e.jobset.as_deref() == Some("lp")), "the replacement of the victim waits for room");
+    assert!(
+        unsched.iter().any(|e| e.jobset.as_deref() == Some("lp")),
+        "the replacement of the victim waits for room"
+    );
 }
 
 #[test]
 fn an_unknown_priority_class_is_rejected_at_pod_creation() {
     let text = scen(&format!(
         "horizon: 2m\njobsets:{}\n",
-        js_yaml("js", "", &rj("a", 1, 1).replace("containers: [{name: c, image: x}]", "priorityClassName: nope\n                containers: [{name: c, image: x}]"))
+        js_yaml(
+            "js",
+            "",
+            &rj("a", 1, 1).replace(
+                "containers: [{name: c, image: x}]",
+                "priorityClassName: nope\n                containers: [{name: c, image: x}]"
+            )
+        )
     ));
     let w = run(scenario(&text));
     let ev = events(&w, "Event");
-    assert!(ev.iter().any(|e| e.reason.as_deref() == Some("FailedCreate")
-        && e.message.as_deref().is_some_and(|m| m.contains("no PriorityClass with name nope was found"))));
+    assert!(ev.iter().any(|e| {
+        e.reason.as_deref() == Some("FailedCreate")
+            && e.message
+                .as_deref()
+                .is_some_and(|m| m.contains("no PriorityClass with name nope was found"))
+    }));
     assert!(events(&w, "PodCreated").is_empty());
 }
