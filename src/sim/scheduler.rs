@@ -56,6 +56,9 @@ impl SchedState {
     }
 }
 
+/// Preemption candidate order: highest victim priority, sum of priorities, victim count, node.
+type PreemptionKey = (i64, i64, usize, NodeId);
+
 impl World {
     pub(super) fn scheduler_add(&mut self, pid: PodId) {
         let due = self.now + self.sc.timing.scheduler_delay;
@@ -215,7 +218,7 @@ impl World {
         }
         let spec = j.pod_template.clone();
         let reqs = j.pod_requests.clone();
-        let mut best: Option<((i64, i64, usize, NodeId), Vec<PodId>)> = None;
+        let mut best: Option<(PreemptionKey, Vec<PodId>)> = None;
         for (n, node) in self.nodes.iter().enumerate() {
             if node.cordoned || self.node_fits_static(node, &spec.spec).is_err() {
                 continue;
