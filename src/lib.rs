@@ -12,6 +12,7 @@ pub mod controllers;
 pub mod input;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod trace;
 pub mod units;
 

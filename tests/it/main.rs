@@ -9,4 +9,5 @@ mod features;
 mod job_controller;
 mod robustness;
 mod scenarios;
+mod sweep;
 mod upstream;
