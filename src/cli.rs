@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `validate`, `explain`. Only this module touches the
+//! The command line: `run`, `check`, `validate`, `explain`, `sweep`, `merge`. Only this module touches the
 //! outside world (files, stdout/stderr, wall-clock timing for the user).
 
 use crate::scenario::{LoadError, Scenario, load_file};
@@ -18,7 +18,7 @@ use std::sync::Arc;
 faults, and expectations) through a simulated API server, Job controller, scheduler and kubelets \
 driving a faithful re-implementation of the JobSet controller. The same scenario and seed give a \
 byte-identical trace on any machine.\n\nExit codes: 0 success, 1 an expectation failed, 2 bad input.",
-    after_help = "Examples:\n  jobset-sim run scenarios/quickstart.yaml\n  jobset-sim run scenarios/quickstart.yaml --seed 7 --trace trace.jsonl\n  jobset-sim check scenarios/\n  jobset-sim explain scenarios/node-failure-default.yaml --jobset train\n  jobset-sim validate ../shared/upstream-examples/simple/*.yaml --print-defaulted"
+    after_help = "Examples:\n  jobset-sim run scenarios/quickstart.yaml\n  jobset-sim run scenarios/quickstart.yaml --seed 7 --trace trace.jsonl\n  jobset-sim check scenarios/\n  jobset-sim explain scenarios/node-failure-default.yaml --jobset train\n  jobset-sim validate ../shared/upstream-examples/simple/*.yaml --print-defaulted\n  jobset-sim sweep scenarios/quickstart.yaml --seeds 0..100 --set timing.podStartup=30s,2m --out results.csv"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -86,6 +86,71 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run a scenario for every seed × parameter point in parallel; write one CSV row per JobSet per run.
+    #[command(
+        long_about = "Run a scenario for every seed × parameter point in parallel (one single-threaded \
+simulation per run, --jobs at a time) and write one CSV row per JobSet per run: the --set values, \
+seed, jobset, terminal_state, restarts, restarts_count_towards_max, completion_ms, goodput_ppm, \
+lost_work_ms, events, trace_hash. Rows are in run order (parameter point, then seed, then JobSet \
+name), so the file is byte-identical for any --jobs.\n\n\
+--set PATH=V1,V2,... addresses a scenario field (timing.podStartup, cluster.nodePools[0].count) or, \
+after jobsets[i], a field of that submission's JobSet manifest, inline or from a manifest file \
+(jobsets[0].spec.failurePolicy.maxRestarts). Values are YAML (3 is a number, true a boolean, 10m a \
+string); a key holding dots is quoted (labels.\"example.com/x\"). The grid is the cartesian product \
+of all --set values, the first --set varying slowest. Every grid point is parsed before any run: \
+an unknown field or a bad value is reported with its --set path (exit 2).\n\n\
+--shard I/N runs the runs whose number is I mod N and writes a shard file (two extra leading \
+columns, run_index and run_count); `jobset-sim merge` joins the shard files into the bytes the \
+unsharded sweep writes. --emit-indexed-job N prints a Kubernetes Indexed Job that runs N shards.",
+        after_help = "Examples:\n  \
+jobset-sim sweep scenarios/quickstart.yaml --seeds 0..100 --out results.csv\n  \
+jobset-sim sweep scenarios/quickstart.yaml --seeds 0..10 \\\n      \
+--set 'jobsets[0].spec.replicatedJobs[1].replicas=1,2' --set timing.podStartup=30s,2m --out results.csv\n  \
+jobset-sim sweep scenarios/quickstart.yaml --seeds 0..=999 --shard 0/4 --out shard-0.csv\n  \
+jobset-sim sweep scenarios/quickstart.yaml --seeds 0..1000 --emit-indexed-job 8 > sweep-job.yaml"
+    )]
+    Sweep {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+        /// Seeds: A..B (A to B-1), A..=B (A to B), or one seed N.
+        #[arg(long, value_name = "A..B")]
+        seeds: String,
+        /// A parameter and its values, PATH=V1,V2,... (repeatable; the grid is their cartesian product).
+        #[arg(long = "set", value_name = "PATH=V1,V2")]
+        sets: Vec<String>,
+        /// Runs at a time (default: the available CPUs). The CSV does not depend on it.
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// The CSV file to write.
+        #[arg(long, value_name = "FILE", required_unless_present = "emit_indexed_job")]
+        out: Option<PathBuf>,
+        /// Run only the runs whose number is I mod N; writes a shard file for `merge`.
+        #[arg(long, value_name = "I/N", conflicts_with = "emit_indexed_job")]
+        shard: Option<String>,
+        /// Print a Kubernetes Indexed Job manifest that runs this sweep as N shards, and exit.
+        #[arg(long, value_name = "N", conflicts_with = "out")]
+        emit_indexed_job: Option<u64>,
+        /// No progress bar (it is also hidden when stderr is not a terminal).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Join shard CSVs from `sweep --shard` into the CSV the unsharded sweep writes.
+    #[command(
+        long_about = "Join the shard CSVs written by `sweep --shard I/N` into the file a single \
+`sweep` without --shard writes, byte for byte. The headers must match and every run must appear \
+in exactly one file; a missing or duplicated run is an error (exit 2).",
+        after_help = "Example:\n  \
+for i in 0 1 2; do jobset-sim sweep scenarios/quickstart.yaml --seeds 0..30 --shard $i/3 --out shard-$i.csv; done\n  \
+jobset-sim merge shard-*.csv --out results.csv"
+    )]
+    Merge {
+        /// Shard files (any order).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The merged CSV file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -113,7 +178,179 @@ pub fn main_with(cli: Cli) -> ExitCode {
             run,
         } => cmd_validate(&manifests, print_defaulted, feature_gates.as_deref(), verbose, run),
         Command::Explain { scenario, jobset, seed } => cmd_explain(&scenario, &jobset, seed),
+        Command::Sweep {
+            scenario,
+            seeds,
+            sets,
+            jobs,
+            out,
+            shard,
+            emit_indexed_job,
+            quiet,
+        } => cmd_sweep(SweepArgs {
+            scenario,
+            seeds,
+            sets,
+            jobs,
+            out,
+            shard,
+            emit_indexed_job,
+            quiet,
+        }),
+        Command::Merge { inputs, out } => cmd_merge(&inputs, &out),
     }
+}
+
+struct SweepArgs {
+    scenario: PathBuf,
+    seeds: String,
+    sets: Vec<String>,
+    jobs: Option<usize>,
+    out: Option<PathBuf>,
+    shard: Option<String>,
+    emit_indexed_job: Option<u64>,
+    quiet: bool,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{msg}");
+    ExitCode::from(2)
+}
+
+fn cmd_sweep(a: SweepArgs) -> ExitCode {
+    use crate::sweep;
+    let seeds = match sweep::parse_seeds(&a.seeds) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("error: {e}")),
+    };
+    let shard = match a.shard.as_deref().map(sweep::parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("error: {e}")),
+    };
+    if a.jobs == Some(0) {
+        return fail("error: --jobs: expected at least 1");
+    }
+    let mut sets = Vec::new();
+    for s in &a.sets {
+        match sweep::parse_set(s) {
+            Ok(s) => sets.push(s),
+            Err(e) => return fail(format!("error: {e}")),
+        }
+    }
+    let plan = match sweep::prepare(&a.scenario, sets, seeds) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if let Some(n) = a.emit_indexed_job {
+        if n == 0 {
+            return fail("error: --emit-indexed-job: expected at least 1 shard");
+        }
+        let name = plan.points.first().map(|p| p.scenario.name.clone()).unwrap_or_default();
+        print!(
+            "{}",
+            sweep::indexed_job_manifest(&sweep::IndexedJob {
+                scenario: &a.scenario.display().to_string(),
+                scenario_name: &name,
+                seeds: &a.seeds,
+                sets: &a.sets,
+                jobs: a.jobs,
+                shards: n,
+            })
+        );
+        return ExitCode::SUCCESS;
+    }
+    let out_path = a.out.expect("clap requires --out without --emit-indexed-job");
+    // Create the output first so a bad path fails before the runs.
+    let file = match std::fs::File::create(&out_path) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("error: cannot create {}: {e}", out_path.display())),
+    };
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let runs = plan.runs_of(shard);
+    let bar = progress_bar(runs.len() as u64, a.quiet);
+    let started = std::time::Instant::now();
+    let results = match plan.run(&runs, jobs, &|| bar.inc(1)) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("error: {e}")),
+    };
+    bar.finish_and_clear();
+    if let Err(e) = plan.write_csv(std::io::BufWriter::new(file), &results, shard.is_some()) {
+        return fail(format!("error: writing {} failed: {e}", out_path.display()));
+    }
+    let rejected: Vec<&crate::sweep::RunResult> = results
+        .iter()
+        .filter(|r| r.rows.iter().any(|row| row.terminal_state == "Rejected"))
+        .collect();
+    if let Some(first) = rejected.first() {
+        let point = &plan.points[first.point];
+        let with: Vec<String> = plan
+            .sets
+            .iter()
+            .zip(&point.values)
+            .map(|(s, v)| format!("{}={v}", s.path))
+            .collect();
+        eprintln!(
+            "warning: in {} of {} runs a JobSet was rejected at admission (terminal_state Rejected), \
+first with {}; see why with `jobset-sim run` on a scenario with those values",
+            rejected.len(),
+            runs.len(),
+            if with.is_empty() {
+                "the scenario as written".into()
+            } else {
+                with.join(" ")
+            }
+        );
+    }
+    if !a.quiet {
+        let rows: usize = results.iter().map(|r| r.rows.len()).sum();
+        eprintln!(
+            "{} runs ({} parameter points × {} seeds{}) in {:.1} s on {jobs} threads; {rows} rows written to {}",
+            runs.len(),
+            plan.points.len(),
+            plan.seeds.len(),
+            shard
+                .map(|s| format!(", shard {}/{}", s.index, s.count))
+                .unwrap_or_default(),
+            started.elapsed().as_secs_f64(),
+            out_path.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// A progress bar with ETA on stderr; hidden with `--quiet` or when stderr is not a terminal.
+fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} runs (ETA {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn cmd_merge(inputs: &[PathBuf], out: &Path) -> ExitCode {
+    let mut files = Vec::new();
+    for p in inputs {
+        match std::fs::read(p) {
+            Ok(b) => files.push((p.display().to_string(), b)),
+            Err(e) => return fail(format!("error: {}: cannot read: {e}", p.display())),
+        }
+    }
+    let bytes = match crate::sweep::merge(&files) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = std::fs::write(out, bytes) {
+        return fail(format!("error: cannot write {}: {e}", out.display()));
+    }
+    ExitCode::SUCCESS
 }
 
 fn bad_input(e: &LoadError) -> ExitCode {

@@ -14,6 +14,7 @@ pub mod input;
 pub mod pattern;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod trace;
 pub mod units;
 

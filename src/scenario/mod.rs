@@ -4,4 +4,4 @@ pub mod model;
 pub mod parse;
 
 pub use model::*;
-pub use parse::{LoadError, load_file, parse_scenario};
+pub use parse::{LoadError, load_file, parse_scenario, parse_scenario_value};

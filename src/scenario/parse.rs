@@ -52,9 +52,23 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, LoadError> {
             )],
         });
     }
+    parse_scenario_value(&docs[0], file, &BTreeMap::new())
+}
+
+/// Parses a scenario already read into a `Value` (what [`parse_scenario`] does
+/// after reading the YAML). `manifests` replaces, for the submission at that
+/// index of `jobsets`, the documents its `manifest:` file would give (the file
+/// is then not read); messages still name the file. Sweeps use it to run a
+/// scenario with fields of a manifest file overridden.
+pub fn parse_scenario_value(
+    v: &Value,
+    file: &Path,
+    manifests: &BTreeMap<usize, Vec<Value>>,
+) -> Result<Scenario, LoadError> {
+    let fname = file.display().to_string();
     let mut d = Diags::default();
     let mut extra_problems = Vec::new();
-    let sc = parse_root(&docs[0], file, &mut d, &mut extra_problems);
+    let sc = parse_root(v, file, manifests, &mut d, &mut extra_problems);
     let mut problems: Vec<String> = d.errors.iter().map(|e| format!("{fname}: {e}")).collect();
     problems.extend(extra_problems);
     match sc {
@@ -68,7 +82,13 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, LoadError> {
     }
 }
 
-fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec<String>) -> Option<Scenario> {
+fn parse_root(
+    v: &Value,
+    file: &Path,
+    manifests: &BTreeMap<usize, Vec<Value>>,
+    d: &mut Diags,
+    manifest_problems: &mut Vec<String>,
+) -> Option<Scenario> {
     let mut o = Obj::new("", v, d)?;
     let name = o.req_str("name", d).unwrap_or_default();
     if !name.is_empty()
@@ -91,11 +111,12 @@ fn parse_root(v: &Value, file: &Path, d: &mut Diags, manifest_problems: &mut Vec
     let mut submissions = Vec::new();
     let mut skipped = Vec::new();
     let mut not_simulated = Vec::new();
-    for (p, item) in o.list("jobsets", d) {
+    for (i, (p, item)) in o.list("jobsets", d).into_iter().enumerate() {
         parse_submission(
             &p,
             item,
             &base,
+            manifests.get(&i),
             d,
             manifest_problems,
             &mut submissions,
@@ -412,6 +433,7 @@ fn parse_submission(
     p: &str,
     v: &Value,
     base: &Path,
+    manifest_docs: Option<&Vec<Value>>,
     d: &mut Diags,
     manifest_problems: &mut Vec<String>,
     out: &mut Vec<Submission>,
@@ -427,19 +449,25 @@ fn parse_submission(
     match (&manifest, inline) {
         (Some(m), None) => {
             let path: PathBuf = base.join(m);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => match parse_yaml_documents(&text) {
-                    Ok(list) => {
-                        for (i, doc) in list.into_iter().enumerate() {
-                            docs.push((format!("{}#{}", path.display(), i), doc));
+            if let Some(list) = manifest_docs {
+                for (i, doc) in list.iter().enumerate() {
+                    docs.push((format!("{}#{}", path.display(), i), doc.clone()));
+                }
+            } else {
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => match parse_yaml_documents(&text) {
+                        Ok(list) => {
+                            for (i, doc) in list.into_iter().enumerate() {
+                                docs.push((format!("{}#{}", path.display(), i), doc));
+                            }
                         }
-                    }
-                    Err(e) => manifest_problems.push(format!("{}: {e}", path.display())),
-                },
-                Err(e) => d.error(
-                    o.at("manifest"),
-                    format!("cannot read manifest {}: {e}", path.display()),
-                ),
+                        Err(e) => manifest_problems.push(format!("{}: {e}", path.display())),
+                    },
+                    Err(e) => d.error(
+                        o.at("manifest"),
+                        format!("cannot read manifest {}: {e}", path.display()),
+                    ),
+                }
             }
         }
         (None, Some(doc)) => docs.push((o.at("inline"), doc.clone())),

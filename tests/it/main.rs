@@ -11,5 +11,6 @@ mod invariants;
 mod job_controller;
 mod robustness;
 mod scenarios;
+mod sweep;
 mod training;
 mod upstream;
