@@ -54,6 +54,7 @@ scenario_cases! {
     coordinator_dns => "scenarios/coordinator-dns.yaml",
     node_failure_default => "scenarios/node-failure-default.yaml",
     success_policy_any => "scenarios/success-policy-any.yaml",
+    failure_policy_rules => "scenarios/failure-policy-rules.yaml",
     suspend_resume => "scenarios/suspend-resume.yaml",
     upstream_failjobset_action => "scenarios/upstream/failjobset-action.yaml",
     upstream_host_maintenance_event_model => "scenarios/upstream/host-maintenance-event-model.yaml",
