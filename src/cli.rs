@@ -758,7 +758,11 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
                 f.display().to_string()
             };
             if kind != "JobSet" {
-                println!("{loc}: skipped {kind} {name} (not a JobSet; not simulated)");
+                if kind == "PriorityClass" {
+                    println!("{loc}: PriorityClass {name} (not a JobSet; used for pod priorities by --run)");
+                } else {
+                    println!("{loc}: skipped {kind} {name} (not a JobSet; not simulated)");
+                }
                 continue;
             }
             let mut d = crate::input::Diags::default();
