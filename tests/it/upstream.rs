@@ -48,14 +48,13 @@ fn every_upstream_jobset_runs_to_a_terminal_state_with_all_gates_on() {
     );
     assert_eq!(o.stdout.matches("  run: ").count(), admitted);
     assert!(!o.stdout.contains(" None at "), "{}", o.stdout);
-    for kind in [
-        "ServiceAccount",
-        "ClusterQueue",
-        "PriorityClass",
-        "Workload",
-        "PodGroup",
-        "Workflow",
-    ] {
+    assert!(
+        o.stdout
+            .contains("PriorityClass high-priority (not a JobSet; used for pod priorities"),
+        "{}",
+        o.stdout
+    );
+    for kind in ["ServiceAccount", "ClusterQueue", "Workload", "PodGroup", "Workflow"] {
         assert!(
             o.stdout.contains(&format!("skipped {kind}")),
             "non-JobSet documents are reported by kind: {kind}\n{}",
