@@ -661,39 +661,9 @@ impl World {
                 reason,
                 message,
             } => {
-                let targets: Vec<JobId> = self
-                    .jobs
-                    .iter()
-                    .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
-                    .map(|(id, _)| id)
-                    .collect();
-                let mut ev = TraceEvent {
-                    event: "FaultInjected",
-                    ..Default::default()
-                };
-                ev.cause = Some(format!("jobFailure ({reason}) on {} job(s)", targets.len()));
-                self.emit(ev);
-                for j in targets {
-                    self.force_job_outcome(j, Some((reason.clone(), message.clone())));
-                }
+                self.inject_job_outcome(matcher, Some((reason.clone(), message.clone())));
             }
-            FaultKind::JobSuccess { matcher } => {
-                let targets: Vec<JobId> = self
-                    .jobs
-                    .iter()
-                    .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
-                    .map(|(id, _)| id)
-                    .collect();
-                let mut ev = TraceEvent {
-                    event: "FaultInjected",
-                    ..Default::default()
-                };
-                ev.cause = Some(format!("jobSuccess on {} job(s)", targets.len()));
-                self.emit(ev);
-                for j in targets {
-                    self.force_job_outcome(j, None);
-                }
-            }
+            FaultKind::JobSuccess { matcher } => self.inject_job_outcome(matcher, None),
             FaultKind::NodeFailure {
                 target,
                 recover_after,
@@ -722,6 +692,28 @@ impl World {
                     self.node_fail(n, *recover_after, *mode);
                 }
             }
+        }
+    }
+
+    /// `jobFailure` / `jobSuccess`: every unfinished matching Job heads for that outcome.
+    fn inject_job_outcome(&mut self, matcher: &crate::scenario::PodMatch, failure: Option<(String, String)>) {
+        let targets: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.deletion.is_none() && j.finished().is_none() && self.job_matches(j, matcher))
+            .map(|(id, _)| id)
+            .collect();
+        let mut ev = TraceEvent {
+            event: "FaultInjected",
+            ..Default::default()
+        };
+        ev.cause = Some(match &failure {
+            Some((reason, _)) => format!("jobFailure ({reason}) on {} job(s)", targets.len()),
+            None => format!("jobSuccess on {} job(s)", targets.len()),
+        });
+        self.emit(ev);
+        for j in targets {
+            self.force_job_outcome(j, failure.clone());
         }
     }
 
