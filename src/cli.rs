@@ -775,6 +775,7 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
                 continue;
             }
             let mut js = parsed.expect("checked");
+            let manifest = js.clone(); // as written: `--run` submits it again through admission
             match crate::admission::admit_create(&mut js, &fg, &|_, _| None) {
                 Ok(()) => {
                     println!("{loc}: JobSet {} admitted", js.metadata.name);
@@ -791,7 +792,7 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
                         println!("{}", serde_json::to_string_pretty(&js.to_value()).expect("serializes"));
                     }
                     if run {
-                        let sc = Arc::new(fitted_scenario(doc, &parsed_again(doc), g, &loc, &classes));
+                        let sc = Arc::new(fitted_scenario(&manifest, g, &loc, &classes));
                         let w = run_scenario(sc, RunOptions::default());
                         let s = summarize(&w);
                         for j in &s.jobsets {
@@ -848,16 +849,10 @@ fn report_not_simulated(paths: &[String], verbose: bool) {
     println!("  not simulated (kept as written): {}", list.join(", "));
 }
 
-fn parsed_again(doc: &serde_json::Value) -> crate::api::JobSet {
-    let mut d = crate::input::Diags::default();
-    crate::api::JobSet::parse(doc, &mut d).expect("parsed before")
-}
-
 /// A scenario that runs one manifest on a cluster sized to fit it: one node per
 /// pod, labelled with every nodeSelector the templates use, with room for the
 /// largest per-pod request of every resource.
 pub fn fitted_scenario(
-    _doc: &serde_json::Value,
     js: &crate::api::JobSet,
     gates: crate::scenario::Gates,
     source: &str,

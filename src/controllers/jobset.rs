@@ -254,15 +254,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         }
         plan.create_jobs.extend(to_create.into_iter().map(|i| (rj_index, i)));
         if !suspended && in_order {
-            dirty |= set_condition(
-                &mut status,
-                COND_STARTUP_IN_PROGRESS,
-                true,
-                REASON_STARTUP_IN_PROGRESS,
-                MSG_STARTUP_IN_PROGRESS,
-                now,
-                &mut events,
-            );
+            dirty |= set_in_order_in_progress(&mut status, now, &mut events);
             in_order_stopped = true;
             break;
         }
@@ -319,15 +311,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
                 }
             }
             if in_order {
-                dirty |= set_condition(
-                    &mut status,
-                    COND_STARTUP_IN_PROGRESS,
-                    true,
-                    REASON_STARTUP_IN_PROGRESS,
-                    MSG_STARTUP_IN_PROGRESS,
-                    now,
-                    &mut events,
-                );
+                dirty |= set_in_order_in_progress(&mut status, now, &mut events);
                 stopped = true;
                 break;
             }
@@ -345,6 +329,19 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         }
     }
     finish_plan(plan, status, dirty, events)
+}
+
+/// `StartupPolicyInProgress=True` (§7), set by both the creation and the resume walk.
+fn set_in_order_in_progress(status: &mut JobSetStatus, now: Millis, events: &mut Vec<KEvent>) -> bool {
+    set_condition(
+        status,
+        COND_STARTUP_IN_PROGRESS,
+        true,
+        REASON_STARTUP_IN_PROGRESS,
+        MSG_STARTUP_IN_PROGRESS,
+        now,
+        events,
+    )
 }
 
 fn finish_plan(mut plan: Plan, status: JobSetStatus, dirty: bool, events: Vec<KEvent>) -> Plan {

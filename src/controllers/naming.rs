@@ -134,29 +134,21 @@ impl KeyContext {
     }
 }
 
-/// Labels and annotations of a child Job object (template metadata first,
-/// JobSet keys overwrite). Returns (labels, annotations).
-pub fn job_metadata(js: &JobSet, rj_index: usize, keys: &[(&'static str, String)]) -> (Labels, Labels) {
+/// A child Job's template labels and annotations, with the exclusive-placement
+/// annotations stamped; the JobSet keys are added on top (`KeyContext::keys`).
+pub fn job_metadata(js: &JobSet, rj_index: usize) -> (Labels, Labels) {
     let rj = &js.spec.replicated_jobs[rj_index];
-    let mut labels = rj.template.metadata.labels.clone();
+    let labels = rj.template.metadata.labels.clone();
     let mut annotations = rj.template.metadata.annotations.clone();
-    for (k, v) in keys {
-        labels.insert((*k).to_string(), v.clone());
-        annotations.insert((*k).to_string(), v.clone());
-    }
     stamp_exclusive(js, rj_index, &mut annotations);
     (labels, annotations)
 }
 
-/// Pod-template labels and annotations (pod template metadata first, JobSet keys overwrite).
-pub fn pod_template_metadata(js: &JobSet, rj_index: usize, keys: &[(&'static str, String)]) -> (Labels, Labels) {
+/// Pod-template labels and annotations, with the exclusive-placement annotations stamped.
+pub fn pod_template_metadata(js: &JobSet, rj_index: usize) -> (Labels, Labels) {
     let rj = &js.spec.replicated_jobs[rj_index];
-    let mut labels = rj.template.spec.template.metadata.labels.clone();
+    let labels = rj.template.spec.template.metadata.labels.clone();
     let mut annotations = rj.template.spec.template.metadata.annotations.clone();
-    for (k, v) in keys {
-        labels.insert((*k).to_string(), v.clone());
-        annotations.insert((*k).to_string(), v.clone());
-    }
     stamp_exclusive(js, rj_index, &mut annotations);
     (labels, annotations)
 }

@@ -108,43 +108,16 @@ fn parse_root(
     let cluster = parse_cluster(o.obj("cluster", d), d);
     let timing = parse_timing(o.obj("timing", d), d);
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut submissions = Vec::new();
-    let mut skipped = Vec::new();
-    let mut not_simulated = Vec::new();
+    let mut found = Manifests::default();
     for (i, (p, item)) in o.list("jobsets", d).into_iter().enumerate() {
-        parse_submission(
-            &p,
-            item,
-            &base,
-            manifests.get(&i),
-            d,
-            manifest_problems,
-            &mut submissions,
-            &mut skipped,
-            &mut not_simulated,
-        );
+        parse_submission(&p, item, &base, manifests.get(&i), d, manifest_problems, &mut found);
     }
-    // PriorityClass documents in manifests are modelled, not skipped.
-    let mut manifest_classes = Vec::new();
-    skipped.retain(|(_, kind, spec)| {
-        if kind != "PriorityClass" {
-            return true;
-        }
-        if let Some((name, rest)) = spec.split_once('=') {
-            let (v, global) = match rest.split_once(',') {
-                Some((v, _)) => (v, true),
-                None => (rest, false),
-            };
-            if let Ok(v) = v.parse::<i64>() {
-                manifest_classes.push((
-                    name.to_string(),
-                    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
-                    global,
-                ));
-            }
-        }
-        false
-    });
+    let Manifests {
+        submissions,
+        skipped,
+        not_simulated,
+        classes: manifest_classes,
+    } = found;
     let mut workload = Vec::new();
     for (p, item) in o.list("workload", d) {
         if let Some(r) = parse_workload_rule(&p, item, d) {
@@ -429,6 +402,17 @@ fn parse_timing(o: Option<Obj<'_>>, d: &mut Diags) -> Timing {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// What the manifests of all submissions hold.
+#[derive(Default)]
+struct Manifests {
+    submissions: Vec<Submission>,
+    /// Documents of other kinds: (source, kind, name).
+    skipped: Vec<(String, String, String)>,
+    not_simulated: Vec<String>,
+    /// PriorityClass documents: (name, value, globalDefault).
+    classes: Vec<(String, i32, bool)>,
+}
+
 fn parse_submission(
     p: &str,
     v: &Value,
@@ -436,9 +420,7 @@ fn parse_submission(
     manifest_docs: Option<&Vec<Value>>,
     d: &mut Diags,
     manifest_problems: &mut Vec<String>,
-    out: &mut Vec<Submission>,
-    skipped: &mut Vec<(String, String, String)>,
-    not_simulated: &mut Vec<String>,
+    found: &mut Manifests,
 ) {
     let Some(mut o) = Obj::new(p, v, d) else { return };
     let at = o.duration("at", d).unwrap_or(0);
@@ -487,11 +469,9 @@ fn parse_submission(
             let global = doc.get("globalDefault").and_then(Value::as_bool).unwrap_or(false);
             match value {
                 Some(v) if !name.is_empty() => {
-                    skipped.push((
-                        source,
-                        "PriorityClass".into(),
-                        format!("{name}={v}{}", if global { ",globalDefault" } else { "" }),
-                    ));
+                    found
+                        .classes
+                        .push((name, v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32, global));
                 }
                 _ => manifest_problems.push(format!(
                     "{source}: PriorityClass needs metadata.name and an integer value"
@@ -503,7 +483,9 @@ fn parse_submission(
             if doc.is_null() {
                 continue;
             }
-            skipped.push((source, if kind.is_empty() { "(no kind)".into() } else { kind }, name));
+            found
+                .skipped
+                .push((source, if kind.is_empty() { "(no kind)".into() } else { kind }, name));
             continue;
         }
         let mut md = Diags::default();
@@ -516,9 +498,11 @@ fn parse_submission(
                     manifest_problems.push(format!("{source}: {e}"));
                 }
             }
-            not_simulated.extend(md.not_simulated.iter().map(|n| format!("{source}: {n}")));
+            found
+                .not_simulated
+                .extend(md.not_simulated.iter().map(|n| format!("{source}: {n}")));
             if md.errors.is_empty() {
-                out.push(Submission {
+                found.submissions.push(Submission {
                     at,
                     queue: queue.clone(),
                     source,

@@ -403,8 +403,8 @@ impl World {
             let meta = metas
                 .entry(rj_index)
                 .or_insert_with(|| {
-                    let (jl, ja) = naming::job_metadata(&js, rj_index, &[]);
-                    let (pl, pa) = naming::pod_template_metadata(&js, rj_index, &[]);
+                    let (jl, ja) = naming::job_metadata(&js, rj_index);
+                    let (pl, pa) = naming::pod_template_metadata(&js, rj_index);
                     Arc::new(TemplateMeta {
                         job_labels: jl,
                         job_annotations: ja,

@@ -73,7 +73,7 @@ pub struct DecisionRecord {
     pub t: Millis,
     pub jobset: String,
     pub decision: Decision,
-    /// (job, reason, message, pod that caused it if known)
+    /// The failed Job's `Failed` condition reason and message.
     pub failure_reason: String,
     pub failure_message: String,
     pub restarts: i32,

@@ -142,7 +142,6 @@ pub struct JobObj {
     pub uid: String,
     pub rv: u64,
     pub created: Millis,
-    /// Labels/annotations of Jobs not created by JobSet (none today).
     pub spec: Arc<JobSpec>,
     /// The pod template as the Job carries it (shared with the replicated Job until a resume merges changes).
     pub pod_template: Arc<PodTemplateSpec>,
