@@ -206,7 +206,7 @@ fn every_upstream_example_runs_clean_under_the_checker() {
             continue;
         }
         let loc = f.display().to_string();
-        let sc = jobset_sim::cli::fitted_scenario(&doc, &js, gates, &loc, &classes);
+        let sc = jobset_sim::cli::fitted_scenario(&js, gates, &loc, &classes);
         let mut w = World::new(
             std::sync::Arc::new(sc),
             RunOptions {
