@@ -43,6 +43,10 @@ pub enum Command {
         /// Check every invariant after every event (slower); a violation stops the run, exit 1.
         #[arg(long)]
         check_invariants: bool,
+        /// Run the scenario twice in this process, in lockstep, and compare the traces event by
+        /// event; if they differ, print the first differing event of each run and exit 1.
+        #[arg(long, conflicts_with = "trace")]
+        check_determinism: bool,
     },
     /// Run scenarios (files or folders of *.yaml) and check their `expect` blocks; exit 1 if any fails.
     Check {
@@ -52,6 +56,10 @@ pub enum Command {
         /// Override every scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write the results as JUnit XML (one test suite per scenario file, one test case
+        /// per expectation) for CI systems.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Admit JobSet manifests like the API server and webhook do; print errors, or the defaulted object.
     Validate {
@@ -168,8 +176,15 @@ pub fn main_with(cli: Cli) -> ExitCode {
             trace,
             format,
             check_invariants,
-        } => cmd_run(&scenario, seed, trace.as_deref(), format, check_invariants),
-        Command::Check { paths, seed } => cmd_check(&paths, seed),
+            check_determinism,
+        } => {
+            if check_determinism {
+                cmd_run_twice(&scenario, seed, format, check_invariants)
+            } else {
+                cmd_run(&scenario, seed, trace.as_deref(), format, check_invariants)
+            }
+        }
+        Command::Check { paths, seed, junit } => cmd_check(&paths, seed, junit.as_deref()),
         Command::Validate {
             manifests,
             print_defaulted,
@@ -566,6 +581,43 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format,
     ExitCode::SUCCESS
 }
 
+/// `run --check-determinism`: two runs in lockstep; the summary is the first run's.
+fn cmd_run_twice(path: &Path, seed: Option<u64>, format: Format, check_invariants: bool) -> ExitCode {
+    let sc = match load_file(path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return bad_input(&e),
+    };
+    let started = std::time::Instant::now();
+    let r = crate::determinism::check(sc, seed, check_invariants);
+    let wall = started.elapsed();
+    let s = summarize(&r.first);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&s).expect("summary serializes")),
+        Format::Text => print_text_summary(&r.first, &s),
+    }
+    if let Some(d) = &r.divergence {
+        eprintln!("error: determinism check failed: {d}");
+        eprintln!(
+            "  repro: jobset-sim run {} --seed {} --check-determinism",
+            path.display(),
+            r.first.seed
+        );
+        return ExitCode::from(1);
+    }
+    eprintln!(
+        "  determinism: 2 runs, {} trace events compared, identical (hash {}); wall time {:.3} ms",
+        r.compared,
+        s.trace_hash,
+        wall.as_secs_f64() * 1000.0
+    );
+    if let Some(StopReason::Invariant(v)) = &r.first.stop {
+        eprintln!("error: {v}");
+        eprintln!("  repro: {}", invariant_repro(path, r.first.seed));
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
 fn cmd_explain(path: &Path, jobset: &str, seed: Option<u64>) -> ExitCode {
     let sc = match load_file(path) {
         Ok(s) => Arc::new(s),
@@ -611,7 +663,7 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn cmd_check(paths: &[PathBuf], seed: Option<u64>) -> ExitCode {
+fn cmd_check(paths: &[PathBuf], seed: Option<u64>, junit: Option<&Path>) -> ExitCode {
     let files = match scenario_files(paths) {
         Ok(f) => f,
         Err(e) => {
@@ -619,60 +671,22 @@ fn cmd_check(paths: &[PathBuf], seed: Option<u64>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut bad = false;
-    let mut failed = 0;
-    let mut passed = 0;
+    let mut suites = Vec::new();
     for f in files {
-        let sc = match load_file(&f) {
-            Ok(s) => Arc::new(s),
-            Err(e) => {
-                eprintln!("{e}");
-                bad = true;
-                continue;
-            }
-        };
-        let w = run_scenario(
-            sc.clone(),
-            RunOptions {
-                seed,
-                trace: None,
-                keep_trace: false,
-                check_invariants: true,
-            },
-        );
-        if let Some(StopReason::Invariant(v)) = &w.stop {
-            println!("FAIL {}: invariant {}", f.display(), v.invariant);
-            eprintln!("error: {}: {v}", f.display());
-            eprintln!("  repro: {}", invariant_repro(&f, w.seed));
-            failed += 1;
-            continue;
-        }
-        let outcomes = &w.expect.outcomes;
-        let nfail = outcomes.iter().filter(|o| !o.ok).count();
-        if outcomes.is_empty() {
-            println!(
-                "{}: no expectations (ran to {})",
-                f.display(),
-                crate::units::format_duration(w.now)
-            );
-        }
-        for o in outcomes {
-            println!(
-                "{} {}: {}: {}",
-                if o.ok { "ok  " } else { "FAIL" },
-                f.display(),
-                o.path,
-                o.message
-            );
-        }
-        if nfail > 0 {
-            failed += 1;
-            println!("  repro: jobset-sim run {} --seed {}", f.display(), w.seed);
-        } else {
-            passed += 1;
-        }
+        let started = std::time::Instant::now();
+        let suite = check_one(&f, seed);
+        suites.push((suite, started.elapsed().as_secs_f64()));
     }
+    let bad = suites.iter().any(|(s, _)| s.load_error.is_some());
+    let failed = suites.iter().filter(|(s, _)| s.failed()).count();
+    let passed = suites.len() - failed - suites.iter().filter(|(s, _)| s.load_error.is_some()).count();
     println!("{passed} passed, {failed} failed");
+    if let Some(out) = junit
+        && let Err(e) = std::fs::write(out, crate::junit::render(&suites))
+    {
+        eprintln!("error: cannot write JUnit file {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
     if bad {
         ExitCode::from(2)
     } else if failed > 0 {
@@ -680,6 +694,68 @@ fn cmd_check(paths: &[PathBuf], seed: Option<u64>) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Runs one scenario file with invariants on and prints its outcome lines.
+fn check_one(f: &Path, seed: Option<u64>) -> crate::junit::Suite {
+    let mut suite = crate::junit::Suite {
+        name: f.display().to_string(),
+        ..Default::default()
+    };
+    let sc = match load_file(f) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("{e}");
+            suite.load_error = Some(e.to_string());
+            return suite;
+        }
+    };
+    let w = run_scenario(
+        sc,
+        RunOptions {
+            seed,
+            trace: None,
+            keep_trace: false,
+            check_invariants: true,
+        },
+    );
+    suite.seed = w.seed;
+    suite.trace_hash = w.trace.hash.hex();
+    if let Some(StopReason::Invariant(v)) = &w.stop {
+        println!("FAIL {}: invariant {}", f.display(), v.invariant);
+        eprintln!("error: {}: {v}", f.display());
+        suite.repro = invariant_repro(f, w.seed);
+        eprintln!("  repro: {}", suite.repro);
+        suite.invariant = Some(v.to_string());
+        return suite;
+    }
+    suite.repro = format!("jobset-sim run {} --seed {}", f.display(), w.seed);
+    let outcomes = &w.expect.outcomes;
+    if outcomes.is_empty() {
+        println!(
+            "{}: no expectations (ran to {})",
+            f.display(),
+            crate::units::format_duration(w.now)
+        );
+    }
+    for o in outcomes {
+        println!(
+            "{} {}: {}: {}",
+            if o.ok { "ok  " } else { "FAIL" },
+            f.display(),
+            o.path,
+            o.message
+        );
+        suite.cases.push(crate::junit::Case {
+            name: o.path.clone(),
+            message: o.message.clone(),
+            ok: o.ok,
+        });
+    }
+    if suite.failed() {
+        println!("  repro: {}", suite.repro);
+    }
+    suite
 }
 
 fn parse_gate_flag(s: Option<&str>) -> Result<crate::scenario::Gates, String> {

@@ -376,7 +376,8 @@ impl World {
         }
     }
 
-    fn finish(&mut self) {
+    /// Settles end-of-run expectations and flushes the trace; `run` calls it once `step` returns false.
+    pub fn finish(&mut self) {
         let sc = self.sc.clone();
         for e in &sc.expect {
             if let crate::scenario::ExpectKind::State(s) = &e.kind

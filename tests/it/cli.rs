@@ -208,3 +208,51 @@ fn check_runs_the_invariant_checker() {
         "jobset-sim run scenarios/quickstart.yaml --seed 7 --check-invariants"
     );
 }
+
+#[test]
+fn check_determinism_runs_twice_and_says_how_many_events_matched() {
+    let o = cli(&["run", "scenarios/node-failure-default.yaml", "--check-determinism"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let hash = o.stdout.lines().find_map(|l| l.trim().strip_prefix("trace: ")).unwrap();
+    let (count, hash) = hash.split_once(" events, hash ").unwrap();
+    assert!(
+        o.stderr.contains(&format!(
+            "determinism: 2 runs, {count} trace events compared, identical (hash {hash})"
+        )),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn check_junit_writes_one_suite_per_file_with_failures_and_repro() {
+    let dir = std::env::temp_dir().join(format!("jobset-sim-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).unwrap();
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, text.replace("count: 5", "count: 7")).unwrap();
+    let xml = dir.join("report.xml");
+    let o = cli(&[
+        "check",
+        "scenarios/suspend-resume.yaml",
+        bad.to_str().unwrap(),
+        "--junit",
+        xml.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"jobset-sim check\" tests=\"12\" failures=\"1\" errors=\"0\">"), "{x}");
+    assert!(
+        x.contains("<testsuite name=\"scenarios/suspend-resume.yaml\" tests=\"8\" failures=\"0\""),
+        "{x}"
+    );
+    let case = format!(
+        "<testcase classname=\"{}\" name=\"expect[2]\">\n      <failure message=\"event {{event: PodCreated, jobset: &quot;train&quot;}}: expected exactly 7 matching event(s), saw 5",
+        bad.display()
+    );
+    assert!(x.contains(&case), "{x}");
+    assert!(
+        x.contains(&format!("repro: jobset-sim run {} --seed 1</failure>", bad.display())),
+        "{x}"
+    );
+}
