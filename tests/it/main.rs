@@ -9,6 +9,7 @@ mod faults;
 mod features;
 mod invariants;
 mod job_controller;
+mod properties;
 mod robustness;
 mod scenarios;
 mod sweep;

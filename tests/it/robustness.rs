@@ -92,3 +92,44 @@ proptest! {
         let _ = parse_scenario(&text, Path::new("p.yaml"));
     }
 }
+
+/// Runs `jobset-sim check FILE` in process and returns its exit code.
+fn check_exit_code(text: &str, case: u64) -> std::process::ExitCode {
+    use clap::Parser;
+    let dir = std::env::temp_dir().join(format!("jobset-sim-exit2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join(format!("case-{case}.yaml"));
+    std::fs::write(&f, text).unwrap();
+    let cli = jobset_sim::cli::Cli::try_parse_from(["jobset-sim", "check", f.to_str().unwrap()]).unwrap();
+    let code = jobset_sim::cli::main_with(cli);
+    let _ = std::fs::remove_file(&f);
+    code
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The contract for bad input, end to end through the CLI: whatever the loader rejects
+    /// exits with code 2 (never a panic, never 0 or 1); whatever it accepts runs.
+    #[test]
+    fn rejected_yamlish_input_exits_two(lines in proptest::collection::vec(yamlish(), 1..6), case in any::<u64>()) {
+        let text = format!("name: p\nmaxEvents: 5000\n{}\n", lines.join("\n"));
+        let loads = parse_scenario(&text, Path::new("p.yaml")).is_ok();
+        let code = check_exit_code(&text, case);
+        if loads {
+            prop_assert_ne!(code, std::process::ExitCode::from(2), "a loadable scenario is not bad input:\n{}", text);
+        } else {
+            prop_assert_eq!(code, std::process::ExitCode::from(2), "rejected input must exit 2:\n{}", text);
+        }
+    }
+}
+
+#[test]
+fn the_exit_code_oracle_tells_bad_input_from_a_valid_scenario() {
+    // Guards the property above against vacuity: the in-process CLI really returns 2 for bad input and 0 otherwise.
+    assert_eq!(
+        check_exit_code("name: p\nbogus: 1\n", 1),
+        std::process::ExitCode::from(2)
+    );
+    assert_eq!(check_exit_code("name: p\n", 2), std::process::ExitCode::SUCCESS);
+}

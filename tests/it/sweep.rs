@@ -262,3 +262,36 @@ fn emit_indexed_job_prints_a_job_that_runs_the_shards() {
         ]
     );
 }
+
+#[test]
+fn twenty_seeds_give_identical_trace_hashes_twice_and_with_one_or_two_threads() {
+    let dir = tmp("twenty");
+    let sweep = |out: &str, jobs: &str| {
+        let path = dir.join(out);
+        let o = cli(&[
+            "sweep",
+            "scenarios/node-failure-default.yaml",
+            "--seeds",
+            "0..20",
+            "--jobs",
+            jobs,
+            "--quiet",
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let csv = std::fs::read_to_string(path).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let one = sweep("one.csv", "1");
+    let two = sweep("two.csv", "2");
+    let again = sweep("again.csv", "2");
+    assert_eq!(one.len(), 20);
+    assert_eq!(one, two, "1 thread vs 2 threads");
+    assert_eq!(two, again, "run twice");
+    let distinct: std::collections::BTreeSet<_> = one.iter().collect();
+    assert_eq!(distinct.len(), 20, "every seed is its own run: {one:?}");
+}
