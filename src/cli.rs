@@ -752,7 +752,12 @@ fn check_one(f: &Path, seed: Option<u64>) -> crate::junit::Suite {
             ok: o.ok,
         });
     }
-    println!("     {}: seed {}, trace hash {}", f.display(), suite.seed, suite.trace_hash);
+    println!(
+        "     {}: seed {}, trace hash {}",
+        f.display(),
+        suite.seed,
+        suite.trace_hash
+    );
     if suite.failed() {
         println!("  repro: {}", suite.repro);
     }

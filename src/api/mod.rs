@@ -5,6 +5,7 @@ pub mod constants;
 pub mod jobset;
 pub mod meta;
 pub mod pod;
+pub mod probe;
 
 pub use jobset::*;
 pub use meta::*;

@@ -2,6 +2,7 @@
 //! with every other valid Kubernetes field kept verbatim.
 
 use super::meta::ObjectMeta;
+use super::probe::{Probe, container_ready_after};
 use crate::input::{Diags, Obj, describe};
 use crate::units::{Quantity, parse_quantity};
 use serde::Serialize;
@@ -57,8 +58,6 @@ pub const CONTAINER_KEPT: &[&str] = &[
     "restartPolicyRules",
     "volumeDevices",
     "livenessProbe",
-    "readinessProbe",
-    "startupProbe",
     "lifecycle",
     "terminationMessagePath",
     "terminationMessagePolicy",
@@ -249,6 +248,21 @@ impl PodSpec {
     }
 
     /// The pod's effective resource requests, as the scheduler computes them:
+    /// When the pod becomes Ready, in ms after its containers started, as its probes decide:
+    /// the latest of its app containers and sidecars (0 without probes; see `probe.rs`).
+    pub fn probes_ready_after(&self) -> crate::units::Millis {
+        let sidecars = self
+            .init_containers
+            .iter()
+            .filter(|c| c.restart_policy.as_deref() == Some("Always"));
+        self.containers
+            .iter()
+            .chain(sidecars)
+            .map(|c| container_ready_after(c.readiness_probe.as_ref(), c.startup_probe.as_ref()))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// max(sum over app containers + sidecars, max over init containers).
     /// A limit without a request counts as the request.
     pub fn effective_requests(&self) -> BTreeMap<String, i128> {
@@ -293,6 +307,11 @@ pub struct Container {
     pub volume_mounts: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
+    /// Readiness and startup probes: their timing decides when the container is ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub startup_probe: Option<Probe>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -723,12 +742,16 @@ impl Container {
         }
         let volume_mounts = o.list("volumeMounts", d).into_iter().map(|(_, v)| v.clone()).collect();
         let restart_policy = o.str("restartPolicy", d);
+        let readiness_probe = o.obj("readinessProbe", d).map(|p| Probe::parse(p, false, d));
+        let startup_probe = o.obj("startupProbe", d).map(|p| Probe::parse(p, true, d));
         let extra = o.finish(d, CONTAINER_KEPT);
         Container {
             name,
             resources,
             volume_mounts,
             restart_policy,
+            readiness_probe,
+            startup_probe,
             extra,
         }
     }

@@ -63,7 +63,7 @@ impl World {
     fn start_container(&mut self, pid: PodId, event: &'static str) {
         let now = self.now;
         let (run_for, _) = self.workload_for(pid);
-        let ready_after = self.sc.timing.pod_ready;
+        let ready_after = self.ready_after(pid);
         let p = self.pods.get_mut(pid).expect("exists");
         p.running = true;
         p.started_at = now;
@@ -78,6 +78,17 @@ impl World {
             self.arm_pod_faults(pid);
         }
         self.pod_changed(job);
+    }
+
+    /// Running -> Ready: `timing.podReady`, or later when the pod's readiness and startup
+    /// probes say so (their handlers always succeed; only their timing is simulated).
+    fn ready_after(&self, pid: PodId) -> Millis {
+        let job = self.pods.get(pid).expect("exists").job;
+        let probes = self
+            .jobs
+            .get(job)
+            .map_or(0, |j| j.pod_template.spec.probes_ready_after());
+        self.sc.timing.pod_ready.max(probes)
     }
 
     pub(super) fn pod_ready(&mut self, pid: PodId, epoch: u32) {

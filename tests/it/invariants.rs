@@ -65,6 +65,11 @@ scenario_cases! {
     upstream_restartjobset_action => "scenarios/upstream/restartjobset-action.yaml",
     upstream_restartjobsetandignoremaxrestarts_action => "scenarios/upstream/restartjobsetandignoremaxrestarts-action.yaml",
     upstream_simple_failure_policy => "scenarios/upstream/simple-failure-policy.yaml",
+    upstream_startup_driver_ready => "scenarios/upstream/startup-driver-ready.yaml",
+    upstream_depends_on => "scenarios/upstream/depends-on.yaml",
+    upstream_multiple_depends_on => "scenarios/upstream/multiple-depends-on.yaml",
+    upstream_simple_ttl_after_finished => "scenarios/upstream/simple-ttl-after-finished.yaml",
+    upstream_simple_success_policy => "scenarios/upstream/simple-success-policy.yaml",
 }
 
 /// Large scenarios (tens of seconds even in release) are measured in reports/, and a

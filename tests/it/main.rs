@@ -9,6 +9,7 @@ mod faults;
 mod features;
 mod invariants;
 mod job_controller;
+mod probes;
 mod properties;
 mod robustness;
 mod scenarios;
