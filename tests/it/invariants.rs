@@ -70,6 +70,8 @@ scenario_cases! {
     upstream_multiple_depends_on => "scenarios/upstream/multiple-depends-on.yaml",
     upstream_simple_ttl_after_finished => "scenarios/upstream/simple-ttl-after-finished.yaml",
     upstream_simple_success_policy => "scenarios/upstream/simple-success-policy.yaml",
+    upstream_simple_coordinator => "scenarios/upstream/simple-coordinator.yaml",
+    upstream_simple_jobset_with_network => "scenarios/upstream/simple-jobset-with-network.yaml",
 }
 
 /// Large scenarios (tens of seconds even in release) are measured in reports/, and a
