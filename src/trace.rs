@@ -46,6 +46,14 @@ pub const EVENT_NAMES: &[&str] = &[
     "WorkloadEvicted",
     "UpdateRejected",
     "TrainingCompleted",
+    "PersistentVolumeClaimCreated",
+    "PersistentVolumeClaimDeleted",
+    "JobScaled",
+    "InPlaceAttemptReported",
+    "InPlaceAttemptCurrent",
+    "InPlaceRestartStarted",
+    "InPlaceRestartExit",
+    "InPlaceBarrierLifted",
     "Event",
 ];
 

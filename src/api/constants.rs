@@ -102,3 +102,10 @@ pub const JOB_POD_FAILURE_BACKOFF_MS: u64 = 10_000;
 pub const JOB_POD_FAILURE_BACKOFF_MAX_MS: u64 = 600_000;
 /// The Job controller batches pod events for one second.
 pub const JOB_SYNC_BATCH_PERIOD_MS: u64 = 1_000;
+
+// In-place restart (§16) and volume claim policies (§15).
+pub const IN_PLACE_RESTART_ATTEMPT_KEY: &str = "jobset.sigs.k8s.io/in-place-restart-attempt";
+pub const DISABLE_IN_PLACE_RESTART_KEY: &str = "jobset.sigs.k8s.io/disable-in-place-restart";
+pub const RESTART_STRATEGY_IN_PLACE: &str = "InPlaceRestart";
+/// The agent's default in-place restart exit code (`IN_PLACE_RESTART_EXIT_CODE`).
+pub const IN_PLACE_RESTART_EXIT_CODE: i32 = 1;

@@ -179,6 +179,12 @@ pub struct JobSetStatus {
     pub terminal_state: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replicated_jobs_status: Vec<ReplicatedJobStatus>,
+    /// In-place restart (§16): pods whose attempt is ≤ this restart in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_in_place_restart_attempt: Option<i32>,
+    /// In-place restart (§16): pods whose attempt equals this lift their barrier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_in_place_restart_attempt: Option<i32>,
 }
 
 fn is_zero32(n: &i32) -> bool {

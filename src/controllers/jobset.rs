@@ -44,6 +44,9 @@ pub struct Input<'a> {
     pub service_exists: bool,
     pub gates: Gates,
     pub now: Millis,
+    /// Pods labelled with the JobSet's name, for the in-place restart step (R15);
+    /// only filled when `InPlaceRestart` is on and the strategy is `InPlaceRestart`.
+    pub pods: Vec<super::lifecycle::PodView>,
 }
 
 /// A Kubernetes Event recorded on the JobSet.
@@ -79,6 +82,12 @@ pub struct Plan {
     pub delete_jobs: Vec<usize>,
     /// Create the headless Service (R10).
     pub create_service: bool,
+    /// Create the volume claim policies' PVCs that do not exist (R11, §15).
+    pub create_pvcs: bool,
+    /// Elastic scaling (R12, §17): Jobs to patch to (parallelism, completions).
+    pub scale_jobs: Vec<super::lifecycle::ScalePatch>,
+    /// What the in-place restart step (R15) decided, for the trace.
+    pub in_place: Option<super::lifecycle::InPlaceOutcome>,
     /// Jobs to create (R13): (replicated Job index, job index). Suspended iff the JobSet is.
     pub create_jobs: Vec<(usize, i32)>,
     /// Jobs to suspend (R14): handles.
@@ -224,6 +233,18 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         plan.create_service = true;
     }
 
+    // R11: volume claim policies; R12: elastic scaling (also while suspended).
+    plan.create_pvcs = !js.spec.volume_claim_policies.is_empty();
+    if input.gates.elastic_jobset {
+        let active = input
+            .jobs
+            .iter()
+            .zip(&buckets)
+            .filter(|(_, b)| **b == Bucket::Active)
+            .map(|(j, _)| j);
+        plan.scale_jobs = super::lifecycle::sync_job_scaling(js, active);
+    }
+
     // R13: create missing Jobs.
     let suspended = js.suspended();
     let in_order = js.in_order();
@@ -326,6 +347,21 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
                 now,
                 &mut events,
             );
+        }
+    }
+
+    // R15: in-place restart (only logged upstream when the gate is off).
+    if input.gates.in_place_restart && super::lifecycle::in_place_strategy(js) {
+        match super::lifecycle::reconcile_in_place(js, &mut status, &input.pods, now, &mut events) {
+            Ok(super::lifecycle::InPlaceOutcome::Nothing) => {}
+            Ok(o) => {
+                plan.in_place = Some(o);
+                dirty = true;
+            }
+            Err(e) => {
+                plan.error = Some(e);
+                return plan;
+            }
         }
     }
     finish_plan(plan, status, dirty, events)
@@ -571,7 +607,7 @@ fn set_completed(status: &mut JobSetStatus, now: Millis, events: &mut Vec<KEvent
     status.terminal_state = "Completed".into();
 }
 
-fn set_failed(status: &mut JobSetStatus, reason: &str, message: &str, now: Millis, events: &mut Vec<KEvent>) {
+pub(crate) fn set_failed(status: &mut JobSetStatus, reason: &str, message: &str, now: Millis, events: &mut Vec<KEvent>) {
     set_condition(status, COND_FAILED, true, reason, message, now, events);
     set_condition(
         status,

@@ -6,7 +6,7 @@ use crate::api::constants::*;
 use crate::api::{Condition, JobSet};
 use crate::scenario::Gates;
 
-fn jobset(yaml: &str) -> JobSet {
+pub(super) fn jobset(yaml: &str) -> JobSet {
     let v = &crate::input::parse_yaml_documents(yaml).unwrap()[0];
     let mut d = crate::input::Diags::default();
     let mut js = JobSet::parse(v, &mut d).unwrap();
@@ -30,7 +30,7 @@ spec:
     template: {spec: {parallelism: 2, completions: 2, template: {spec: {containers: [{name: c}]}}}}
 "#;
 
-fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJob<'a> {
+pub(super) fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJob<'a> {
     ChildJob {
         handle: h,
         name,
@@ -49,7 +49,7 @@ fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJob<'a> {
     }
 }
 
-fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
+pub(super) fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
     j.finish = Some(Finish {
         failed: true,
         reason: JOB_REASON_BACKOFF_LIMIT,
@@ -60,7 +60,7 @@ fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
     j
 }
 
-fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
+pub(super) fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
     j.finish = Some(Finish {
         failed: false,
         reason: JOB_REASON_COMPLETIONS_REACHED,
@@ -71,7 +71,7 @@ fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
     j
 }
 
-fn input<'a>(js: &'a JobSet, jobs: Vec<ChildJob<'a>>) -> Input<'a> {
+pub(super) fn input<'a>(js: &'a JobSet, jobs: Vec<ChildJob<'a>>) -> Input<'a> {
     Input {
         js,
         deleting: false,
@@ -79,10 +79,11 @@ fn input<'a>(js: &'a JobSet, jobs: Vec<ChildJob<'a>>) -> Input<'a> {
         service_exists: true,
         gates: Gates::default(),
         now: 5_000,
+        pods: Vec::new(),
     }
 }
 
-fn cond<'a>(p: &'a Plan, t: &str) -> Option<&'a Condition> {
+pub(super) fn cond<'a>(p: &'a Plan, t: &str) -> Option<&'a Condition> {
     p.status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == t))

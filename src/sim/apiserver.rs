@@ -69,7 +69,9 @@ impl World {
             );
             return;
         }
-        if let Err(r) = crate::admission::admit_create(&mut js, &gates, &|_, _| None) {
+        let pvcs = &self.pvcs;
+        let existing_pvc = |ns: &str, name: &str| pvcs.get(&(ns.to_string(), name.to_string())).map(|p| p.spec.clone());
+        if let Err(r) = crate::admission::admit_create(&mut js, &gates, &existing_pvc) {
             reject(self, r.message, true);
             return;
         }
@@ -154,6 +156,7 @@ impl World {
             service_exists,
             gates: self.sc.gates,
             now: self.now,
+            pods: self.in_place_pod_views(id),
         };
         let plan = reconcile(&input);
         drop(input);
@@ -183,6 +186,12 @@ impl World {
         if plan.create_service {
             self.create_service(id);
         }
+        if plan.create_pvcs {
+            self.create_pvcs(id);
+        }
+        for &(h, p, c) in &plan.scale_jobs {
+            self.scale_job(h as JobId, p, c);
+        }
         if !plan.create_jobs.is_empty() {
             self.create_jobs(id, &plan.create_jobs);
         }
@@ -194,6 +203,9 @@ impl World {
         }
         if let Some(status) = plan.status {
             self.write_jobset_status(id, status, plan.decision, plan.events);
+        }
+        if let Some(o) = plan.in_place {
+            self.in_place_outcome(id, o);
         }
         if plan.delete_jobset {
             self.delete_jobset(id);
@@ -331,6 +343,7 @@ impl World {
         if jso.deletion.is_none() || !jso.jobs.is_empty() {
             return;
         }
+        self.collect_owned_pvcs(id);
         let ev = self.jobset_event("JobSetDeleted", id);
         self.emit(ev);
         let jso = self.jobsets.remove(id).expect("exists");
@@ -418,6 +431,7 @@ impl World {
                 .or_insert_with(|| {
                     let mut spec = rj.template.spec.clone();
                     let mut tmpl = std::mem::take(&mut spec.template);
+                    crate::controllers::lifecycle::add_pvc_volumes(&js, &mut tmpl.spec);
                     // Node-selector strategy: both annotations on the Job.
                     if meta.job_annotations.contains_key(EXCLUSIVE_KEY)
                         && meta.job_annotations.contains_key(NODE_SELECTOR_STRATEGY_KEY)

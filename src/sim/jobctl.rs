@@ -96,6 +96,8 @@ impl World {
         for pid in gone {
             self.remove_pod(pid);
         }
+        // Elastic Indexed Jobs: indexes beyond a lowered `completions` are dropped.
+        self.drop_out_of_range_indexes(jid);
         let j = self.jobs.get(jid).expect("exists");
         let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
 
@@ -490,6 +492,9 @@ impl World {
             restart_attempt: ra,
             job_restart_attempt: jra,
             started_at: 0,
+            in_place_attempt: None,
+            agent_attempt: None,
+            barrier_down: false,
         });
         self.jobs.get_mut(jid).expect("exists").pods.insert((index, pid));
         self.rv += 1;

@@ -62,14 +62,27 @@ impl World {
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
         let now = self.now;
-        let (run_for, _) = self.workload_for(pid);
-        let ready_after = self.ready_after(pid);
         let p = self.pods.get_mut(pid).expect("exists");
         p.running = true;
         p.started_at = now;
-        let (g, job) = (p.epoch, p.job);
+        let job = p.job;
         let ev = self.pod_event(event, pid);
         self.emit(ev);
+        // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
+        if self.agent_container_started(pid) {
+            self.pod_changed(job);
+            return;
+        }
+        self.run_workload(pid);
+    }
+
+    /// The workload runs: Ready after `podReady` (or its probes), exit after the rule's `runFor`.
+    pub(super) fn run_workload(&mut self, pid: PodId) {
+        let now = self.now;
+        let (run_for, _) = self.workload_for(pid);
+        let ready_after = self.ready_after(pid);
+        let p = self.pods.get(pid).expect("exists");
+        let (g, job) = (p.epoch, p.job);
         self.push(now + ready_after, Ev::PodReady(pid, g));
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
@@ -121,10 +134,10 @@ impl World {
         let Some(p) = self.pods.get(pid) else { return };
         let job = p.job;
         let restart = code != 0
-            && self
-                .jobs
-                .get(job)
-                .is_some_and(|j| j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure"));
+            && self.jobs.get(job).is_some_and(|j| {
+                j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure")
+                    || super::agent::restart_rule_matches(&j.pod_template.spec, code)
+            });
         let p = self.pods.get_mut(pid).expect("exists");
         let was_ready = p.ready;
         p.epoch += 1;
@@ -163,6 +176,7 @@ impl World {
         let mut ev = self.pod_event("ContainerRestarted", pid);
         ev.attempt = Some(i64::from(self.pods.get(pid).expect("exists").restart_count));
         self.emit(ev);
+        self.agent_pod_restarted(pid);
         self.start_container(pid, "PodRunning");
     }
 

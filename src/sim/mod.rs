@@ -6,8 +6,10 @@ mod apiserver;
 pub mod expect;
 mod faults;
 pub mod invariants;
+mod agent;
 mod jobctl;
 mod kubelet;
+mod lifecycle;
 pub mod queue;
 mod scheduler;
 pub mod store;
@@ -45,6 +47,8 @@ pub enum Ev {
     ContainerRestart(PodId, u32),
     PodTerminated(PodId, u32),
     Checkpoint(usize),
+    /// The in-place restart agent of a pod acts on what it observes (src/sim/agent.rs).
+    AgentSync(PodId, u32),
 }
 
 fn is_background(ev: &Ev) -> bool {
@@ -101,6 +105,8 @@ pub struct World {
     pub job_names: BTreeMap<(String, String), JobId>,
     pub pods: Slab<PodObj>,
     pub services: BTreeMap<(String, String), ServiceObj>,
+    /// PersistentVolumeClaims by (namespace, name) (src/sim/lifecycle.rs).
+    pub pvcs: BTreeMap<(String, String), PvcObj>,
     pub nodes: Vec<NodeObj>,
     pub node_names: BTreeMap<String, NodeId>,
     /// Resource names, indexed (cpu, memory, pods, then extended resources).
@@ -174,6 +180,7 @@ impl World {
             job_names: BTreeMap::new(),
             pods: Slab::default(),
             services: BTreeMap::new(),
+            pvcs: BTreeMap::new(),
             nodes: Vec::new(),
             node_names: BTreeMap::new(),
             resources,
@@ -367,6 +374,7 @@ impl World {
             Ev::PodExit(p, g) => self.pod_exit(p, g),
             Ev::ContainerRestart(p, g) => self.container_restart(p, g),
             Ev::PodTerminated(p, g) => self.pod_terminated(p, g),
+            Ev::AgentSync(p, g) => self.agent_sync(p, g),
             Ev::Checkpoint(i) => {
                 let sc = self.sc.clone();
                 if let Some(o) = expect::state_outcome(&sc.expect[i], self) {

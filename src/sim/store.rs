@@ -235,6 +235,25 @@ pub struct PodObj {
     pub job_restart_attempt: Option<i32>,
     /// When the current container run started (for crash-loop backoff).
     pub started_at: Millis,
+    /// In-place restart (src/sim/agent.rs): the pod's `in-place-restart-attempt`
+    /// annotation, the attempt the running agent holds (reset when the container
+    /// restarts), and whether its barrier is down (the workload runs).
+    pub in_place_attempt: Option<i32>,
+    pub agent_attempt: Option<i32>,
+    pub barrier_down: bool,
+}
+
+/// A PersistentVolumeClaim created for a volume claim policy (§15).
+#[derive(Debug, Clone)]
+pub struct PvcObj {
+    pub name: String,
+    pub namespace: String,
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub spec: serde_json::Value,
+    /// Controller owner reference: the owning JobSet's uid and name (`whenDeleted: Delete`).
+    pub owner: Option<(String, String)>,
+    pub created: Millis,
 }
 
 /// A headless Service.
