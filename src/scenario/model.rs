@@ -352,6 +352,21 @@ pub struct StateExpect {
     pub absent_services: Vec<String>,
     pub exists: Option<bool>,
     pub spec: Option<Value>,
+    /// PersistentVolumeClaims that exist (format addition), checked even when the JobSet is gone.
+    pub pvcs: Vec<PvcExpect>,
+    pub absent_pvcs: Vec<String>,
+    /// In-place restart status fields (format addition).
+    pub current_in_place_restart_attempt: Option<i64>,
+    pub previous_in_place_restart_attempt: Option<i64>,
+}
+
+/// An expected PVC: a name, or `{name, labels, ownerReference}` (ownerReference:
+/// whether it carries the JobSet's controller owner reference).
+#[derive(Debug, Clone, Default)]
+pub struct PvcExpect {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub owner_reference: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -380,6 +395,9 @@ pub struct PodExpect {
     pub annotations: BTreeMap<String, String>,
     pub node: Option<String>,
     pub phase: Option<String>,
+    /// Format additions: the pod's container restart count, and its PVC volumes (volume name -> claimName).
+    pub restart_count: Option<i64>,
+    pub volumes: BTreeMap<String, String>,
 }
 
 /// A filter on trace events: `event` name plus field equalities.

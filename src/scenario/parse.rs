@@ -1004,6 +1004,8 @@ fn parse_state(o: &mut Obj<'_>, d: &mut Diags) -> StateExpect {
             annotations: j.str_map("annotations", d),
             node: j.str("node", d),
             phase: j.str("phase", d),
+            restart_count: j.i64("restartCount", d),
+            volumes: j.str_map("volumes", d),
         });
         j.finish(d, &[]);
     }
@@ -1011,5 +1013,25 @@ fn parse_state(o: &mut Obj<'_>, d: &mut Diags) -> StateExpect {
     s.absent_services = o.str_list("absentServices", d);
     s.exists = o.bool("exists", d);
     s.spec = o.get("spec").cloned();
+    // Format additions (lifecycle): PVCs and in-place restart attempts.
+    for (p, v) in o.list("pvcs", d) {
+        if let Some(name) = v.as_str() {
+            s.pvcs.push(PvcExpect {
+                name: name.to_string(),
+                ..Default::default()
+            });
+            continue;
+        }
+        let Some(mut e) = Obj::new(p, v, d) else { continue };
+        s.pvcs.push(PvcExpect {
+            name: e.req_str("name", d).unwrap_or_default(),
+            labels: e.str_map("labels", d),
+            owner_reference: e.bool("ownerReference", d),
+        });
+        e.finish(d, &[]);
+    }
+    s.absent_pvcs = o.str_list("absentPvcs", d);
+    s.current_in_place_restart_attempt = o.i64("currentInPlaceRestartAttempt", d);
+    s.previous_in_place_restart_attempt = o.i64("previousInPlaceRestartAttempt", d);
     s
 }

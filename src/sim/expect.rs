@@ -353,8 +353,11 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
             )),
         }
     }
+    check_pvcs(s, w, &mut out);
     let Some(id) = id else {
         let needs_object = s.terminal_state.is_some()
+            || s.current_in_place_restart_attempt.is_some()
+            || s.previous_in_place_restart_attempt.is_some()
             || s.restarts.is_some()
             || !s.conditions.is_empty()
             || !s.replicated_jobs_status.is_empty()
@@ -393,6 +396,25 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
         && r != i64::from(st.restarts)
     {
         out.push(format!("restarts: expected {r}, saw {}", st.restarts));
+    }
+    for (what, exp, seen) in [
+        (
+            "currentInPlaceRestartAttempt",
+            s.current_in_place_restart_attempt,
+            st.current_in_place_restart_attempt,
+        ),
+        (
+            "previousInPlaceRestartAttempt",
+            s.previous_in_place_restart_attempt,
+            st.previous_in_place_restart_attempt,
+        ),
+    ] {
+        if let Some(e) = exp
+            && Some(e) != seen.map(i64::from)
+        {
+            let seen = seen.map(|v| v.to_string()).unwrap_or_else(|| "unset".into());
+            out.push(format!("{what}: expected {e}, saw {seen}"));
+        }
     }
     if let Some(r) = s.restarts_count_towards_max
         && r != i64::from(st.restarts_count_towards_max)
@@ -528,6 +550,17 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
         {
             out.push(format!("{what} phase: expected {ph}, saw {}", p.phase.as_str()));
         }
+        if let Some(rc) = pe.restart_count
+            && rc != i64::from(p.restart_count)
+        {
+            out.push(format!("{what} restartCount: expected {rc}, saw {}", p.restart_count));
+        }
+        if !pe.volumes.is_empty() {
+            let seen: Labels = crate::controllers::lifecycle::pvc_volumes(&j.pod_template.spec)
+                .into_iter()
+                .collect();
+            check_labels(&format!("{what} volume"), &pe.volumes, &seen, &mut out);
+        }
     }
     for svc in &s.services {
         if !w.services.contains_key(&(ns.clone(), svc.clone())) {
@@ -544,6 +577,35 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
         subset_matches(spec, seen.get("spec").unwrap_or(&Value::Null), "", &mut out);
     }
     out
+}
+
+/// `pvcs` / `absentPvcs` (format addition): PVCs outlive their JobSet under `Retain`.
+fn check_pvcs(s: &StateExpect, w: &World, out: &mut Vec<String>) {
+    for pe in &s.pvcs {
+        let Some(pvc) = w.pvcs.get(&(s.namespace.clone(), pe.name.clone())) else {
+            out.push(format!("pvc {}: expected to exist, but it does not", pe.name));
+            continue;
+        };
+        check_labels(&format!("pvc {} label", pe.name), &pe.labels, &pvc.labels, out);
+        if let Some(o) = pe.owner_reference
+            && o != pvc.owner.is_some()
+        {
+            out.push(format!(
+                "pvc {} ownerReference: expected {}, saw {}",
+                pe.name,
+                if o { "one" } else { "none" },
+                match &pvc.owner {
+                    Some((_, js)) => format!("JobSet {js}"),
+                    None => "none".into(),
+                }
+            ));
+        }
+    }
+    for name in &s.absent_pvcs {
+        if w.pvcs.contains_key(&(s.namespace.clone(), name.clone())) {
+            out.push(format!("pvc {name}: expected absent, but it exists"));
+        }
+    }
 }
 
 impl World {
@@ -587,6 +649,9 @@ impl World {
         if p.index >= 0 {
             labels.insert(JOB_COMPLETION_INDEX_KEY.into(), p.index.to_string());
             annotations.insert(JOB_COMPLETION_INDEX_KEY.into(), p.index.to_string());
+        }
+        if let Some(a) = p.in_place_attempt {
+            annotations.insert(IN_PLACE_RESTART_ATTEMPT_KEY.into(), a.to_string());
         }
         if let Some(prio) = j.pod_template.spec.priority {
             labels.insert(PRIORITY_KEY.into(), prio.to_string());
