@@ -505,6 +505,7 @@ impl World {
                 last_failure_at: 0,
                 parallelism,
                 completions,
+                synced_completions: completions,
                 index_failures: BTreeMap::new(),
             });
             self.job_names.insert((ns, name.clone()), jid);

@@ -297,6 +297,8 @@ struct JobSetMemo {
 
 #[derive(Debug, Clone, Copy)]
 struct JobMemo {
+    /// The completions the Job controller last synced against (elastic scale-down).
+    synced_completions: Option<i32>,
     succeeded: i32,
     failed: i32,
     suspend: bool,
@@ -521,7 +523,7 @@ impl Checker {
             }
             if let Some(j) = job
                 && j.spec.is_indexed()
-                && (p.index < 0 || j.completions.is_some_and(|c| p.index >= c))
+                && (p.index < 0 || (p.deletion.is_none() && index_bound(j).is_some_and(|c| p.index >= c)))
             {
                 out.fail(
                     "index-in-range",
@@ -1276,6 +1278,15 @@ fn check_children(
 }
 
 /// The Job controller's own rules and the pods it lists.
+/// Indexes must lie below `completions`; after an elastic scale-down, the larger
+/// value until the Job controller's next sync removes the indexes above it.
+fn index_bound(j: &JobObj) -> Option<i32> {
+    match (j.completions, j.synced_completions) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    }
+}
+
 fn check_job_status(w: &World, jid: JobId, j: &JobObj, prev: Option<JobMemo>, out: &mut Out<'_>) -> JobMemo {
     let s = &j.status;
     let name = &j.name;
@@ -1299,7 +1310,8 @@ fn check_job_status(w: &World, jid: JobId, j: &JobObj, prev: Option<JobMemo>, ou
             ),
         );
     }
-    let in_range = |i: &i32| *i >= 0 && j.completions.is_none_or(|c| *i < c);
+    let bound = index_bound(j);
+    let in_range = |i: &i32| *i >= 0 && bound.is_none_or(|c| *i < c);
     if let Some(i) = s
         .completed_indexes
         .iter()
@@ -1319,7 +1331,9 @@ fn check_job_status(w: &World, jid: JobId, j: &JobObj, prev: Option<JobMemo>, ou
     let target = j.has_condition(JOB_FAILURE_TARGET);
     let criteria = j.has_condition(JOB_SUCCESS_CRITERIA_MET);
     if let Some(m) = prev {
-        if s.succeeded < m.succeeded || s.failed < m.failed {
+        // Elastic scale-down drops completed indexes (succeeded may decrease at that sync).
+        let scaled_down = matches!((m.synced_completions, j.synced_completions), (Some(a), Some(b)) if b < a);
+        if (s.succeeded < m.succeeded && !scaled_down) || s.failed < m.failed {
             out.fail(
                 "job-counters-monotone",
                 format!(
@@ -1397,6 +1411,7 @@ fn check_job_status(w: &World, jid: JobId, j: &JobObj, prev: Option<JobMemo>, ou
         }
     }
     JobMemo {
+        synced_completions: j.synced_completions,
         succeeded: s.succeeded,
         failed: s.failed,
         suspend: j.suspend,

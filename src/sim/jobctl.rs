@@ -98,6 +98,9 @@ impl World {
         }
         // Elastic Indexed Jobs: indexes beyond a lowered `completions` are dropped.
         self.drop_out_of_range_indexes(jid);
+        if let Some(j) = self.jobs.get_mut(jid) {
+            j.synced_completions = j.completions;
+        }
         let j = self.jobs.get(jid).expect("exists");
         let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
 

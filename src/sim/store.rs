@@ -164,6 +164,9 @@ pub struct JobObj {
     /// Whether pod resource requests hold a node's capacity.
     pub parallelism: i32,
     pub completions: Option<i32>,
+    /// The `completions` the Job controller last synced against (elastic Jobs: indexes
+    /// above a lowered `completions` stay until that sync removes them).
+    pub synced_completions: Option<i32>,
     /// Per-index counted and ignored failures and the last failure time (backoffLimitPerIndex).
     pub index_failures: BTreeMap<i32, (u32, u32, Millis)>,
 }
