@@ -9,6 +9,7 @@ mod faults;
 mod features;
 mod invariants;
 mod job_controller;
+mod lifecycle;
 mod probes;
 mod properties;
 mod robustness;
