@@ -149,6 +149,21 @@ pub const INVARIANTS: &[(&str, &str, &str)] = &[
         "§22.27",
         "at most one headless Service per JobSet, named after its subdomain, only with DNS hostnames",
     ),
+    (
+        "pvc-ownership",
+        "§22.28",
+        "a policy PVC carries the JobSet's owner reference iff its whenDeleted is Delete, and no PVC outlives its owner",
+    ),
+    (
+        "pvcs-before-jobs",
+        "§15",
+        "a JobSet with volume claim policies has every policy PVC once it has a child Job (R11 precedes R13)",
+    ),
+    (
+        "in-place-monotone",
+        "§22.31",
+        "previous/currentInPlaceRestartAttempt never decrease, and previous never exceeds current",
+    ),
     // The store and the other components.
     (
         "job-names-unique",
@@ -293,6 +308,8 @@ struct JobSetMemo {
     hands_off: Option<JobSetStatus>,
     /// Some child is outdated (previous attempt) as of this event.
     has_outdated: bool,
+    /// (previous, current) in-place restart attempts at the last check.
+    in_place: (Option<i32>, Option<i32>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -463,6 +480,7 @@ impl Checker {
         self.check_jobsets(w, store_changed, &mut out);
         self.check_jobs(w, &mut out);
         check_services(w, &mut out, &mut self.scratch);
+        check_pvc_owners(w, &mut out);
         if store_changed {
             check_indexes(w, &mut out);
         }
@@ -689,6 +707,7 @@ impl Checker {
                 .copied()
                 .unwrap_or_default();
             check_jobset_status(jso, memo, events, gate, out);
+            check_lifecycle(w, jso, memo, out);
             memo.has_outdated = check_children(w, id, jso, gate, quiescent, store_changed, out);
             self.listed_jobs += jso.jobs.len();
         }
@@ -1691,3 +1710,73 @@ fn check_indexes(w: &World, out: &mut Out<'_>) {
 #[cfg(test)]
 #[path = "invariants_tests.rs"]
 mod tests;
+
+/// §15, §22.28, §22.31 on one JobSet: its policy PVCs and its in-place attempts.
+fn check_lifecycle(w: &World, jso: &JobSetObj, memo: &mut JobSetMemo, out: &mut Out<'_>) {
+    let name = &jso.name;
+    let ns = jso.js.namespace();
+    if !jso.js.spec.volume_claim_policies.is_empty() {
+        for intent in crate::controllers::lifecycle::desired_pvcs(&jso.js) {
+            match w.pvcs.get(&(ns.to_string(), intent.name.clone())) {
+                None if !jso.jobs.is_empty() && jso.deletion.is_none() => out.fail(
+                    "pvcs-before-jobs",
+                    format!("JobSet {name} has child Jobs but no PVC {}", intent.name),
+                ),
+                None => {}
+                Some(pvc) => {
+                    let owner_ok = match &pvc.owner {
+                        Some((uid, _)) => intent.owned && *uid == jso.uid,
+                        None => !intent.owned,
+                    };
+                    if !owner_ok {
+                        out.fail(
+                            "pvc-ownership",
+                            format!(
+                                "PVC {} of JobSet {name} (whenDeleted {}) has owner {:?}",
+                                intent.name,
+                                if intent.owned { "Delete" } else { "Retain" },
+                                pvc.owner.as_ref().map(|o| &o.1)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let st = &jso.js.status;
+    let now = (st.previous_in_place_restart_attempt, st.current_in_place_restart_attempt);
+    let (was_prev, was_cur) = memo.in_place;
+    let lower = |was: Option<i32>, is: Option<i32>| matches!((was, is), (Some(a), Some(b)) if b < a) || (was.is_some() && is.is_none());
+    if lower(was_prev, now.0) || lower(was_cur, now.1) {
+        out.fail(
+            "in-place-monotone",
+            format!("JobSet {name}: in-place attempts (previous, current) went from {:?} to {:?}", memo.in_place, now),
+        );
+    }
+    if let (Some(p), c) = now
+        && c.is_none_or(|c| p > c)
+    {
+        out.fail(
+            "in-place-monotone",
+            format!("JobSet {name}: previousInPlaceRestartAttempt {p} exceeds current {c:?}"),
+        );
+    }
+    memo.in_place = now;
+}
+
+/// §22.28: an owned PVC's owner exists (the garbage collector removed the others).
+fn check_pvc_owners(w: &World, out: &mut Out<'_>) {
+    for ((ns, name), pvc) in &w.pvcs {
+        let Some((uid, js)) = &pvc.owner else { continue };
+        let alive = w
+            .jobset_id(ns, js)
+            .and_then(|id| w.jobsets.get(id))
+            .is_some_and(|j| j.uid == *uid);
+        if !alive {
+            out.fail(
+                "pvc-ownership",
+                format!("PVC {ns}/{name} is owned by JobSet {js} (uid {uid}), which no longer exists"),
+            );
+        }
+    }
+}

@@ -598,6 +598,56 @@ fn time_monotone() {
 
 // ---------------------------------------------------------------- the hook and the report
 
+/// `js` with a Delete-policy PVC `d` (d-js) and a Retain one `r` (r-js), one minute in.
+fn pvc_world() -> World {
+    let mut w = world(&text(
+        "      volumeClaimPolicies:\n      - templates: [{metadata: {name: d}, spec: {accessModes: [ReadWriteOnce]}}]\n      - templates: [{metadata: {name: r}, spec: {accessModes: [ReadWriteOnce]}}]\n        retentionPolicy: {whenDeleted: Retain}\n",
+        "      - name: a\n        template: {spec: {template: {spec: {containers: [{name: c, volumeMounts: [{name: d, mountPath: /d}, {name: r, mountPath: /r}]}]}}}}\n",
+        "workload:\n- {runFor: 10m}\n",
+    ));
+    step_to(&mut w, 60_000);
+    assert_eq!(w.pvcs.len(), 2);
+    w
+}
+
+#[test]
+fn pvc_ownership() {
+    let mut w = pvc_world();
+    clean(&mut w);
+    let key = ("default".to_string(), "d-js".to_string());
+    w.pvcs.get_mut(&key).expect("d-js").owner = None;
+    fires(&mut w, "pvc-ownership");
+    // A Retain PVC that got an owner, and an owned PVC whose owner is gone, fire too.
+    let mut w = pvc_world();
+    let uid = js_mut(&mut w).uid.clone();
+    w.pvcs.get_mut(&("default".to_string(), "r-js".to_string())).expect("r-js").owner = Some((uid, "js".into()));
+    fires(&mut w, "pvc-ownership");
+    let mut w = pvc_world();
+    w.pvcs.get_mut(&key).expect("d-js").owner = Some(("gone".into(), "old".into()));
+    fires(&mut w, "pvc-ownership");
+}
+
+#[test]
+fn pvcs_before_jobs() {
+    let mut w = pvc_world();
+    w.pvcs.remove(&("default".to_string(), "r-js".to_string()));
+    fires(&mut w, "pvcs-before-jobs");
+}
+
+#[test]
+fn in_place_monotone() {
+    let mut w = basic();
+    js_mut(&mut w).js.status.current_in_place_restart_attempt = Some(2);
+    js_mut(&mut w).js.status.previous_in_place_restart_attempt = Some(1);
+    clean(&mut w);
+    js_mut(&mut w).js.status.current_in_place_restart_attempt = Some(1);
+    fires(&mut w, "in-place-monotone");
+    let mut w = basic();
+    js_mut(&mut w).js.status.current_in_place_restart_attempt = Some(1);
+    js_mut(&mut w).js.status.previous_in_place_restart_attempt = Some(2);
+    fires(&mut w, "in-place-monotone");
+}
+
 #[test]
 fn a_violation_stops_the_run_with_the_invariant_the_time_and_the_event() {
     let mut w = basic();
