@@ -607,7 +607,13 @@ fn set_completed(status: &mut JobSetStatus, now: Millis, events: &mut Vec<KEvent
     status.terminal_state = "Completed".into();
 }
 
-pub(crate) fn set_failed(status: &mut JobSetStatus, reason: &str, message: &str, now: Millis, events: &mut Vec<KEvent>) {
+pub(crate) fn set_failed(
+    status: &mut JobSetStatus,
+    reason: &str,
+    message: &str,
+    now: Millis,
+    events: &mut Vec<KEvent>,
+) {
     set_condition(status, COND_FAILED, true, reason, message, now, events);
     set_condition(
         status,

@@ -93,7 +93,10 @@ impl World {
             return;
         };
         let st = &self.jobsets.get(js).expect("exists").js.status;
-        let (current, previous) = (st.current_in_place_restart_attempt, st.previous_in_place_restart_attempt);
+        let (current, previous) = (
+            st.current_in_place_restart_attempt,
+            st.previous_in_place_restart_attempt,
+        );
         let p = self.pods.get(pid).expect("exists");
         let attempt = match p.agent_attempt {
             Some(a) => a,
@@ -144,6 +147,12 @@ impl World {
         let mut ev = self.jobset_event(name, id);
         ev.attempt = attempt.map(i64::from);
         self.emit(ev);
+        let Some(jso) = self.jobsets.get(id) else { return };
+        if matches!(o, InPlaceOutcome::Previous(_)) {
+            // Every worker process restarts: the training model falls back to its checkpoint.
+            let js_name = jso.name.clone();
+            self.training_restart(&js_name);
+        }
         let Some(jso) = self.jobsets.get(id) else { return };
         let delay = self.sc.timing.controller_delay;
         let mut wake = Vec::new();

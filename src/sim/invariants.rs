@@ -1744,13 +1744,21 @@ fn check_lifecycle(w: &World, jso: &JobSetObj, memo: &mut JobSetMemo, out: &mut 
         }
     }
     let st = &jso.js.status;
-    let now = (st.previous_in_place_restart_attempt, st.current_in_place_restart_attempt);
+    let now = (
+        st.previous_in_place_restart_attempt,
+        st.current_in_place_restart_attempt,
+    );
     let (was_prev, was_cur) = memo.in_place;
-    let lower = |was: Option<i32>, is: Option<i32>| matches!((was, is), (Some(a), Some(b)) if b < a) || (was.is_some() && is.is_none());
+    let lower = |was: Option<i32>, is: Option<i32>| {
+        matches!((was, is), (Some(a), Some(b)) if b < a) || (was.is_some() && is.is_none())
+    };
     if lower(was_prev, now.0) || lower(was_cur, now.1) {
         out.fail(
             "in-place-monotone",
-            format!("JobSet {name}: in-place attempts (previous, current) went from {:?} to {:?}", memo.in_place, now),
+            format!(
+                "JobSet {name}: in-place attempts (previous, current) went from {:?} to {:?}",
+                memo.in_place, now
+            ),
         );
     }
     if let (Some(p), c) = now

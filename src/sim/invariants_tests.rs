@@ -620,7 +620,10 @@ fn pvc_ownership() {
     // A Retain PVC that got an owner, and an owned PVC whose owner is gone, fire too.
     let mut w = pvc_world();
     let uid = js_mut(&mut w).uid.clone();
-    w.pvcs.get_mut(&("default".to_string(), "r-js".to_string())).expect("r-js").owner = Some((uid, "js".into()));
+    w.pvcs
+        .get_mut(&("default".to_string(), "r-js".to_string()))
+        .expect("r-js")
+        .owner = Some((uid, "js".into()));
     fires(&mut w, "pvc-ownership");
     let mut w = pvc_world();
     w.pvcs.get_mut(&key).expect("d-js").owner = Some(("gone".into(), "old".into()));

@@ -2,11 +2,11 @@
 //! components that only talk through it (JobSet controller, Job controller,
 //! scheduler, kubelets, fault injector).
 
+mod agent;
 mod apiserver;
 pub mod expect;
 mod faults;
 pub mod invariants;
-mod agent;
 mod jobctl;
 mod kubelet;
 mod lifecycle;

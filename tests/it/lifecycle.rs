@@ -93,8 +93,18 @@ fn a_retained_pvc_is_reused_by_a_matching_jobset_and_rejects_a_delete_policy() {
         "the second submission creates only the PVC that was deleted with the first"
     );
     let rejected = events(&w, "JobSetRejected");
-    assert_eq!(rejected.len(), 1, "the 20m submission (whenDeleted: Delete) is rejected");
-    assert!(rejected[0].message.as_deref().unwrap().contains("retentionPolicy must be retain"));
+    assert_eq!(
+        rejected.len(),
+        1,
+        "the 20m submission (whenDeleted: Delete) is rejected"
+    );
+    assert!(
+        rejected[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("retentionPolicy must be retain")
+    );
 }
 
 fn elastic_scenario(gate: bool, update: &str) -> String {
@@ -133,7 +143,11 @@ fn without_the_gate_a_parallelism_change_is_rejected_as_immutable() {
     )));
     let rej = events(&w, "UpdateRejected");
     assert_eq!(rej.len(), 1);
-    assert!(rej[0].message.as_deref().unwrap().ends_with("field is immutable"), "{:?}", rej[0].message);
+    assert!(
+        rej[0].message.as_deref().unwrap().ends_with("field is immutable"),
+        "{:?}",
+        rej[0].message
+    );
     assert!(events(&w, "JobScaled").is_empty());
     assert_eq!(events(&w, "PodCreated").len(), 2);
 }
@@ -160,7 +174,10 @@ fn scale_up_creates_the_new_indexes_and_readiness_follows_the_patched_job() {
     assert_expectations(&w, "scale up");
     let scaled = events(&w, "JobScaled");
     assert_eq!(scaled.len(), 1);
-    assert_eq!(scaled[0].message.as_deref(), Some("parallelism 2 -> 4, completions 2 -> 4"));
+    assert_eq!(
+        scaled[0].message.as_deref(),
+        Some("parallelism 2 -> 4, completions 2 -> 4")
+    );
     let idx: Vec<i64> = events(&w, "PodCreated").iter().filter_map(|e| e.pod_index).collect();
     assert_eq!(idx, vec![0, 1, 2, 3]);
     // The new pods start at 1m and run 10 minutes: the Job completes after them.
@@ -238,7 +255,11 @@ fn an_in_place_restart_takes_a_fraction_of_a_second_and_recreates_nothing() {
     assert!(latency < 1_000, "barrier lifted {latency} ms after the crash");
     // Every pod restarted exactly once, and the JobSet controller moved previous to 0, current to 1.
     assert_eq!(events(&w, "ContainerRestarted").len(), 4);
-    assert_eq!(events(&w, "InPlaceRestartExit").len(), 3, "the three healthy pods' agents exit");
+    assert_eq!(
+        events(&w, "InPlaceRestartExit").len(),
+        3,
+        "the three healthy pods' agents exit"
+    );
     assert!(events(&w, "JobDeleted").is_empty() && events(&w, "PodDeleted").is_empty());
     let st = &w.jobsets.get(w.jobset_id("default", "js").unwrap()).unwrap().js.status;
     assert_eq!(st.restarts, 0);
@@ -282,6 +303,31 @@ fn the_disable_annotation_bypasses_the_barrier() {
     assert!(events(&w, "InPlaceBarrierLifted").is_empty());
     assert_eq!(events(&w, "PodReady").len(), 5, "4 at start, the crashed one again");
     assert_eq!(events(&w, "ContainerRestarted").len(), 1, "nobody else restarts");
+}
+
+#[test]
+fn an_in_place_restart_falls_back_to_the_last_checkpoint_in_the_training_model() {
+    // The worker processes restart, so work since the last checkpoint is lost, as with Recreate,
+    // but the gang is back within a second instead of after re-creation and podStartup.
+    let text = in_place_scenario(
+        "",
+        "- at: 25m\n  podFailure: {jobset: js, jobIndex: 0, podIndex: 0, exitCode: 1}\n",
+    )
+    .replace(
+        "workload:\n- runFor: forever\n",
+        "training:\n- {jobset: js, work: 1h, checkpointEvery: 10m}\n",
+    );
+    let w = run(scenario(&text));
+    let ts = &w.training["js"];
+    assert!(ts.done);
+    // Ready at 31 s, crash at 25 m: 24m29s of progress, checkpoint at 20m, so 4m29s lost.
+    assert!((4 * 60_000..5 * 60_000).contains(&ts.lost), "lost {} ms", ts.lost);
+    let done = events(&w, "TrainingCompleted")[0].t;
+    let ideal = 60 * 60_000 + 31_000;
+    assert!(
+        done > ideal + ts.lost && done < ideal + ts.lost + 5_000,
+        "completed at {done}"
+    );
 }
 
 // ---------------------------------------------------------------- spec quirks
@@ -330,7 +376,11 @@ fn a_finished_job_counts_as_started_for_in_order() {
     let w = run(scenario(&text));
     assert_expectations(&w, "finished counts as started");
     // `a`'s pod is never Ready (podReady 5m > its 30 s run), yet `b` is created once `a` completes.
-    assert!(events(&w, "PodReady").iter().all(|e| e.replicated_job.as_deref() != Some("a")));
+    assert!(
+        events(&w, "PodReady")
+            .iter()
+            .all(|e| e.replicated_job.as_deref() != Some("a"))
+    );
     let a_done = events(&w, "JobCompleted")[0];
     assert_eq!(a_done.replicated_job.as_deref(), Some("a"));
     let b_created = events(&w, "JobCreated")
