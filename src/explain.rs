@@ -256,6 +256,38 @@ pub fn explain(w: &World, jobset: &str) -> Result<String, ExplainError> {
         let _ = writeln!(out, "{pad}{line}");
     }
 
+    // In-place restarts (§16) never reach the failure policy: they come from the trace.
+    for e in trace.iter().filter(|e| is_jobset(e, &ns, &name)) {
+        let a = e.attempt.unwrap_or(0);
+        match e.event {
+            "InPlaceRestartStarted" => {
+                let _ = writeln!(
+                    out,
+                    "{}  in-place restart: a pod reported attempt {a}, so every pod at attempt {} or below restarts in place (restarts unchanged)",
+                    fd(e.t),
+                    a - 1
+                );
+            }
+            "InPlaceAttemptCurrent" if a > 0 => {
+                let _ = writeln!(out, "{}  every pod reached attempt {a}: barriers lifted", fd(e.t));
+            }
+            _ => {}
+        }
+    }
+    let decided_failure = decisions.iter().any(|d| d.rec.decision.failed_reason.is_some());
+    if rec.terminal_state == "Failed"
+        && !decided_failure
+        && rec
+            .cause
+            .as_deref()
+            .is_some_and(|c| c.starts_with("ReachedMaxRestarts"))
+    {
+        let _ = writeln!(
+            out,
+            "the in-place restart step failed the JobSet: a container restarted more than maxRestarts times, or the pods' in-place attempts exceeded it"
+        );
+    }
+
     // The end.
     let (end, stop) = match w.stop {
         Some(StopReason::Horizon) => (w.sc.horizon, ", the run's horizon"),

@@ -96,7 +96,8 @@ impl World {
     /// their live pods are deleted without being counted as failures.
     pub(super) fn drop_out_of_range_indexes(&mut self, jid: JobId) {
         let Some(j) = self.jobs.get_mut(jid) else { return };
-        if !j.spec.is_indexed() {
+        // Fast path: `completions` unchanged since the last sync (every non-elastic Job).
+        if j.synced_completions == j.completions || !j.spec.is_indexed() {
             return;
         }
         let Some(c) = j.completions else { return };
@@ -104,7 +105,7 @@ impl World {
         if !dropped.is_empty() {
             j.status.succeeded = j.status.completed_indexes.len() as i32;
         }
-        j.status.failed_indexes.split_off(&c);
+        let _ = j.status.failed_indexes.split_off(&c);
         let doomed: Vec<PodId> = j.pods.range((c, 0)..).map(|(_, p)| *p).collect();
         for pid in doomed {
             let Some(p) = self.pods.get_mut(pid) else { continue };

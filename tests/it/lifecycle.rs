@@ -404,3 +404,16 @@ fn conditions_that_never_became_true_are_never_created() {
     assert_eq!(st.conditions.len(), 1);
     assert_eq!(st.conditions[0].type_, "Completed");
 }
+
+#[test]
+fn explain_lists_in_place_restarts() {
+    let out = cli(&["explain", "scenarios/in-place-restart.yaml", "--jobset", "inplace"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[2],
+        "10m0.02s  in-place restart: a pod reported attempt 1, so every pod at attempt 0 or below restarts in place (restarts unchanged)"
+    );
+    assert_eq!(lines[3], "10m0.05s  every pod reached attempt 1: barriers lifted");
+    assert!(lines[4].starts_with("Completed at 40m1"), "{}", out.stdout);
+}
