@@ -383,6 +383,9 @@ pub struct JobExpect {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub suspended: Option<bool>,
+    /// Format addition (elastic Jobs): the Job's own `parallelism` / `completions`.
+    pub parallelism: Option<i64>,
+    pub completions: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]

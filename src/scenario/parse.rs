@@ -989,6 +989,8 @@ fn parse_state(o: &mut Obj<'_>, d: &mut Diags) -> StateExpect {
             labels: j.str_map("labels", d),
             annotations: j.str_map("annotations", d),
             suspended: j.bool("suspended", d),
+            parallelism: j.i64("parallelism", d),
+            completions: j.i64("completions", d),
         });
         j.finish(d, &[]);
     }

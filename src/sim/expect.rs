@@ -493,6 +493,19 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
                         out.push(format!("job {} suspended: expected {sus}, saw {seen}", je.name));
                     }
                 }
+                if let Some(j) = w.jobs.get(*jid) {
+                    for (field, exp, seen) in [
+                        ("parallelism", je.parallelism, Some(j.parallelism)),
+                        ("completions", je.completions, j.completions),
+                    ] {
+                        if let Some(e) = exp
+                            && Some(e) != seen.map(i64::from)
+                        {
+                            let seen = seen.map(|v| v.to_string()).unwrap_or_else(|| "unset".into());
+                            out.push(format!("job {} {field}: expected {e}, saw {seen}", je.name));
+                        }
+                    }
+                }
             }
         }
     }
