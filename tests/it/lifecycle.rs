@@ -417,3 +417,47 @@ fn explain_lists_in_place_restarts() {
     assert_eq!(lines[3], "10m0.05s  every pod reached attempt 1: barriers lifted");
     assert!(lines[4].starts_with("Completed at 40m1"), "{}", out.stdout);
 }
+
+#[test]
+fn group_labels_count_replicas_within_the_group_in_spec_order() {
+    // §1.4: group-replicas = Σ replicas of the group; job-group-index = replicas of earlier
+    // replicated Jobs in the same group + job index; global values count every group.
+    let text = scen(
+        r#"jobsets:
+- inline:
+    apiVersion: jobset.x-k8s.io/v1alpha2
+    kind: JobSet
+    metadata: {name: js}
+    spec:
+      replicatedJobs:
+      - {name: a, groupName: g1, replicas: 2, template: {spec: {template: {spec: {containers: [{name: c}]}}}}}
+      - {name: b, groupName: g2, replicas: 1, template: {spec: {template: {spec: {containers: [{name: c}]}}}}}
+      - {name: c, groupName: g1, replicas: 3, template: {spec: {template: {spec: {containers: [{name: c}]}}}}}
+      - {name: d, replicas: 1, template: {spec: {template: {spec: {containers: [{name: c}]}}}}}
+workload:
+- runFor: 5m
+expect:
+- jobset: js
+  at: 1m
+  jobs:
+  - name: js-c-1
+    labels: {jobset.sigs.k8s.io/group-name: g1, jobset.sigs.k8s.io/group-replicas: "5",
+             jobset.sigs.k8s.io/job-group-index: "3", jobset.sigs.k8s.io/global-replicas: "7",
+             jobset.sigs.k8s.io/job-global-index: "4"}
+    annotations: {jobset.sigs.k8s.io/group-name: g1, jobset.sigs.k8s.io/group-replicas: "5",
+                  jobset.sigs.k8s.io/job-group-index: "3"}
+  - name: js-b-0
+    labels: {jobset.sigs.k8s.io/group-name: g2, jobset.sigs.k8s.io/group-replicas: "1",
+             jobset.sigs.k8s.io/job-group-index: "0", jobset.sigs.k8s.io/job-global-index: "2"}
+  - name: js-d-0
+    labels: {jobset.sigs.k8s.io/group-name: default, jobset.sigs.k8s.io/group-replicas: "1",
+             jobset.sigs.k8s.io/job-group-index: "0", jobset.sigs.k8s.io/job-global-index: "6"}
+  pods:
+  - job: js-c-2
+    labels: {jobset.sigs.k8s.io/group-name: g1, jobset.sigs.k8s.io/job-group-index: "4"}
+    annotations: {jobset.sigs.k8s.io/group-replicas: "5", jobset.sigs.k8s.io/job-group-index: "4"}
+"#,
+    );
+    let w = run(scenario(&text));
+    assert_expectations(&w, "group labels");
+}
