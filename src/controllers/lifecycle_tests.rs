@@ -257,3 +257,23 @@ fn the_in_place_step_runs_only_with_the_gate_and_the_strategy() {
     assert_eq!(plan.in_place, Some(InPlaceOutcome::Current(0)));
     assert_eq!(plan.status.unwrap().current_in_place_restart_attempt, Some(0));
 }
+
+#[test]
+fn elastic_scaling_also_runs_while_suspended() {
+    // §17: R12 runs "also while suspended" (it precedes R14).
+    let gates = Gates {
+        elastic_jobset: true,
+        ..Default::default()
+    };
+    let mut js = admitted(ELASTIC_JS, gates);
+    js.spec.suspend = Some(true);
+    let mut w0 = job(0, "js-w-0", "w", 0);
+    w0.suspended = true;
+    w0.parallelism = 2;
+    w0.completions = Some(2);
+    let mut inp = input(&js, vec![w0]);
+    inp.gates = gates;
+    let plan = reconcile(&inp);
+    assert_eq!(plan.scale_jobs, vec![(0, Some(4), Some(4))]);
+    assert!(plan.suspend_jobs.is_empty(), "already suspended");
+}
