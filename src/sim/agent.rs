@@ -144,6 +144,18 @@ impl World {
             InPlaceOutcome::Previous(a) => ("InPlaceRestartStarted", Some(a + 1)),
             InPlaceOutcome::Failed | InPlaceOutcome::Nothing => return,
         };
+        // Only what was persisted is observed (a status write that did not land changes nothing).
+        let persisted = self.jobsets.get(id).is_some_and(|j| {
+            let st = &j.js.status;
+            match o {
+                InPlaceOutcome::Current(a) => st.current_in_place_restart_attempt == Some(a),
+                InPlaceOutcome::Previous(a) => st.previous_in_place_restart_attempt == Some(a),
+                _ => false,
+            }
+        });
+        if !persisted {
+            return;
+        }
         let mut ev = self.jobset_event(name, id);
         ev.attempt = attempt.map(i64::from);
         self.emit(ev);
