@@ -995,6 +995,7 @@ pub fn fitted_scenario(
         faults: Vec::new(),
         random_faults: Vec::new(),
         expect: Vec::new(),
+        hardship: None,
         skipped: Vec::new(),
         not_simulated: Vec::new(),
         max_events: 10_000_000,

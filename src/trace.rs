@@ -54,6 +54,8 @@ pub const EVENT_NAMES: &[&str] = &[
     "InPlaceRestartStarted",
     "InPlaceRestartExit",
     "InPlaceBarrierLifted",
+    "HardshipInjected",
+    "ControllerResynced",
     "Event",
 ];
 

@@ -26,6 +26,8 @@ pub struct Scenario {
     /// Seeded random fault processes (`faults[].random`), each with its own stream.
     pub random_faults: Vec<RandomFault>,
     pub expect: Vec<Expectation>,
+    /// Seeded control-plane trouble (`hardship:`); `None` when absent (off).
+    pub hardship: Option<Hardship>,
     /// Documents of other kinds found in manifests, reported as skipped: (source, kind, name).
     pub skipped: Vec<(String, String, String)>,
     /// Valid Kubernetes fields kept but not simulated (paths).
@@ -93,6 +95,27 @@ impl Default for Timing {
             eviction_toleration: 300_000,
         }
     }
+}
+
+/// Control-plane hardship (`hardship:`), each part off when zero / absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hardship {
+    /// Each watch notification to a controller is delivered up to this much later (uniform).
+    pub watch_delay: Millis,
+    /// Probability that a status write (JobSet or Job) fails with a Conflict.
+    pub status_conflicts: f64,
+    /// Extra time a deleted Job stays in the store (deletionTimestamp set) before it is gone.
+    pub slow_deletion: Millis,
+    /// Controller restarts (a Poisson process per controller), when set.
+    pub controller_restarts: Option<ControllerRestarts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControllerRestarts {
+    /// Mean time between restarts of each controller.
+    pub mtbf: Millis,
+    /// Time from the crash until the restarted controller has listed the store and resyncs.
+    pub restart_delay: Millis,
 }
 
 #[derive(Debug, Clone)]

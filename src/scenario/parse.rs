@@ -158,15 +158,7 @@ fn parse_root(
             faults.push(f);
         }
     }
-    if let Some(h) = o.get("hardship") {
-        d.error(
-            "hardship",
-            format!(
-                "control-plane hardship is not implemented yet in this version (found {})",
-                describe(h)
-            ),
-        );
-    }
+    let hardship = o.obj("hardship", d).map(|h| parse_hardship(h, d));
     let mut expect = Vec::new();
     for (p, item) in o.list("expect", d) {
         if let Some(e) = parse_expectation(&p, item, d) {
@@ -203,12 +195,48 @@ fn parse_root(
         faults,
         random_faults,
         expect,
+        hardship,
         skipped,
         not_simulated,
         max_events,
         priority_classes,
         default_priority,
     })
+}
+
+/// `hardship:` (control-plane trouble); every key optional, unknown keys are errors.
+fn parse_hardship(mut o: Obj<'_>, d: &mut Diags) -> Hardship {
+    let mut h = Hardship {
+        watch_delay: o.duration("watchDelay", d).unwrap_or(0),
+        slow_deletion: o.duration("slowDeletion", d).unwrap_or(0),
+        ..Default::default()
+    };
+    if let Some(v) = o.get("statusConflicts") {
+        let path = o.at("statusConflicts");
+        match v.as_f64() {
+            Some(p) if (0.0..1.0).contains(&p) => h.status_conflicts = p,
+            Some(p) => d.error(
+                path,
+                format!("invalid probability {p}: must be at least 0 and less than 1"),
+            ),
+            None => d.error(path, format!("expected a probability in [0, 1), found {}", describe(v))),
+        }
+    }
+    if let Some(mut r) = o.obj("controllerRestarts", d) {
+        let mtbf = r.duration("mtbf", d);
+        if !r.has("mtbf") {
+            d.error(r.at("mtbf"), "required field is missing");
+        } else if mtbf == Some(0) {
+            d.error(r.at("mtbf"), "must be greater than 0");
+        }
+        let restart_delay = r.duration("restartDelay", d).unwrap_or(5_000);
+        r.finish(d, &[]);
+        if let Some(mtbf) = mtbf.filter(|m| *m > 0) {
+            h.controller_restarts = Some(ControllerRestarts { mtbf, restart_delay });
+        }
+    }
+    o.finish(d, &[]);
+    h
 }
 
 /// Parses the feature-gate map; unknown gates are errors with the nearest name.

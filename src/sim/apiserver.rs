@@ -107,7 +107,7 @@ impl World {
         );
         let ev = self.jobset_event("JobSetCreated", id);
         self.emit(ev);
-        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+        self.notify_jobset(id);
     }
 
     /// Runs the JobSet controller for one key and applies its plan.
@@ -179,7 +179,6 @@ impl World {
             self.enqueue_jobset(id, backoff);
             return;
         }
-        self.js_queue.failures.remove(&id);
         for h in &plan.delete_jobs {
             self.delete_job(*h as JobId, true);
         }
@@ -202,11 +201,19 @@ impl World {
             self.set_job_suspend(*h as JobId, false, Some((id, *rj)));
         }
         if let Some(status) = plan.status {
+            if self.hardship.is_some() && self.jobset_status_conflict(id) {
+                // The write is lost with its events; the reconcile is retried with backoff.
+                if plan.delete_jobset {
+                    self.delete_jobset(id);
+                }
+                return;
+            }
             self.write_jobset_status(id, status, plan.decision, plan.events);
         }
         if let Some(o) = plan.in_place {
             self.in_place_outcome(id, o);
         }
+        self.js_queue.failures.remove(&id);
         if plan.delete_jobset {
             self.delete_jobset(id);
         } else if let Some(after) = plan.requeue_after {
@@ -307,7 +314,7 @@ impl World {
                 h.cause = Some(format!("{}: {}", c.reason, c.message));
             }
         }
-        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+        self.notify_jobset(id);
     }
 
     /// Foreground deletion of a JobSet: children first, then the object.
@@ -379,7 +386,7 @@ impl World {
         let mut ev = self.jobset_event("ServiceCreated", id);
         ev.object = Some(format!("Service/{name}"));
         self.emit(ev);
-        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+        self.notify_jobset(id);
     }
 
     pub(super) fn remove_service(&mut self, ns: &str, name: &str) {
@@ -395,7 +402,7 @@ impl World {
         ev.object = Some(format!("Service/{name}"));
         self.emit(ev);
         if let Some(o) = svc.owner {
-            self.enqueue_jobset(o, self.sc.timing.controller_delay);
+            self.notify_jobset(o);
         }
     }
 
@@ -611,7 +618,10 @@ impl World {
         }
     }
 
-    fn remove_job(&mut self, jid: JobId) {
+    pub(super) fn remove_job(&mut self, jid: JobId) {
+        if self.hardship.is_some() && self.defer_job_removal(jid) {
+            return;
+        }
         let ev = self.job_event("JobDeleted", jid);
         self.emit(ev);
         let Some(j) = self.jobs.remove(jid) else { return };
@@ -629,7 +639,7 @@ impl World {
                 jso.jobs.remove(&*j.name);
             }
             let owner = s.jobset;
-            self.enqueue_jobset(owner, self.sc.timing.controller_delay);
+            self.notify_jobset(owner);
             self.maybe_remove_jobset(owner);
         }
         for p in orphans {
@@ -801,7 +811,7 @@ impl World {
         let jso = self.jobsets.get_mut(id).expect("exists");
         jso.js = new;
         jso.rv = rv;
-        self.enqueue_jobset(id, self.sc.timing.controller_delay);
+        self.notify_jobset(id);
     }
 
     fn user_delete(&mut self, kind: &str, name: &str, namespace: &str) {

@@ -22,7 +22,24 @@ impl World {
     pub(super) fn sync_job(&mut self, jid: JobId) {
         let now = self.now;
         let Some(j) = self.jobs.get(jid) else { return };
-        if j.finished().is_some() || j.deletion.is_some() {
+        if j.deletion.is_some() {
+            // A Job being deleted: the tracking finalizers of its finished pods come off
+            // (upstream removes them from every pod once the Job has a deletionTimestamp).
+            let finished: Vec<PodId> = j
+                .pods
+                .iter()
+                .map(|(_, p)| *p)
+                .filter(|p| self.pods.get(*p).is_some_and(|p| p.phase.terminal()))
+                .collect();
+            for pid in finished {
+                if let Some(p) = self.pods.get_mut(pid) {
+                    p.counted = true;
+                }
+                self.remove_pod(pid);
+            }
+            return;
+        }
+        if j.finished().is_some() {
             return;
         }
         let spec = j.spec.clone();
@@ -93,8 +110,11 @@ impl World {
                 }
             }
         }
-        for pid in gone {
-            self.remove_pod(pid);
+        // A conflicting status write leaves the finalizers in place (hardship).
+        if !self.mute_job_status {
+            for pid in gone {
+                self.remove_pod(pid);
+            }
         }
         // Elastic Indexed Jobs: indexes beyond a lowered `completions` are dropped.
         self.drop_out_of_range_indexes(jid);
@@ -345,7 +365,7 @@ impl World {
             j.rv = self.rv;
             let owner = j.stamp.as_ref().map(|s| s.jobset);
             if let Some(o) = owner {
-                self.enqueue_jobset(o, self.sc.timing.controller_delay);
+                self.notify_jobset(o);
             }
         }
     }

@@ -6,6 +6,7 @@ mod agent;
 mod apiserver;
 pub mod expect;
 mod faults;
+mod hardship;
 pub mod invariants;
 mod jobctl;
 mod kubelet;
@@ -49,12 +50,17 @@ pub enum Ev {
     Checkpoint(usize),
     /// The in-place restart agent of a pod acts on what it observes (src/sim/agent.rs).
     AgentSync(PodId, u32),
+    /// Hardship: a controller (0 JobSet, 1 Job) crashes; it resyncs after its restart delay.
+    ControllerCrash(u8),
+    ControllerResync(u8),
+    /// Hardship `slowDeletion`: a deleted Job is finally gone from the store.
+    JobGone(JobId),
 }
 
 fn is_background(ev: &Ev) -> bool {
     matches!(
         ev,
-        Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..)
+        Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..) | Ev::ControllerCrash(..)
     )
 }
 
@@ -134,6 +140,10 @@ pub struct World {
     pub history: BTreeMap<(String, String), JobSetSummaryRecord>,
     /// The invariant checker, when enabled; it only observes.
     pub invariants: Option<invariants::Checker>,
+    /// Control-plane hardship state, when the scenario enables it (`hardship:`).
+    hardship: Option<Box<hardship::HardshipState>>,
+    /// Set while a Job sync whose status write will conflict runs: its status events are dropped.
+    mute_job_status: bool,
 }
 
 /// What the summary keeps about each JobSet, even after it is deleted.
@@ -214,9 +224,12 @@ impl World {
             rejections: Vec::new(),
             history: BTreeMap::new(),
             invariants: opts.check_invariants.then(invariants::Checker::default),
+            hardship: sc.hardship.as_ref().map(|h| Box::new(hardship::HardshipState::new(h, seed))),
+            mute_job_status: false,
         };
         w.build_nodes();
         w.start_random_faults();
+        w.start_hardship();
         for (i, s) in sc.submissions.iter().enumerate() {
             w.queue.push(s.at, 0, Ev::Submit(i));
         }
@@ -298,6 +311,9 @@ impl World {
 
     /// Emits a trace event stamped with the current time.
     pub fn emit(&mut self, mut ev: TraceEvent) {
+        if self.mute_job_status && hardship::is_job_status_event(ev.event) {
+            return;
+        }
         ev.t = self.now;
         ev.seq = self.trace.count;
         if let Some(c) = self.invariants.as_mut() {
@@ -365,7 +381,11 @@ impl World {
             }
             Ev::JobSync(id, g) => {
                 if self.job_queue.take(id, g) {
-                    self.sync_job(id);
+                    if self.hardship.is_some() {
+                        self.sync_job_with_hardship(id);
+                    } else {
+                        self.sync_job(id);
+                    }
                 }
             }
             Ev::SchedulerWake => self.scheduler_wake(),
@@ -375,6 +395,9 @@ impl World {
             Ev::ContainerRestart(p, g) => self.container_restart(p, g),
             Ev::PodTerminated(p, g) => self.pod_terminated(p, g),
             Ev::AgentSync(p, g) => self.agent_sync(p, g),
+            Ev::ControllerCrash(c) => self.controller_crash(c),
+            Ev::ControllerResync(c) => self.controller_resync(c),
+            Ev::JobGone(j) => self.job_gone(j),
             Ev::Checkpoint(i) => {
                 let sc = self.sc.clone();
                 if let Some(o) = expect::state_outcome(&sc.expect[i], self) {
@@ -405,12 +428,18 @@ impl World {
 
     /// A JobSet changed: its controller reconciles after `controllerDelay`.
     fn enqueue_jobset(&mut self, id: JobSetId, delay: Millis) {
+        if self.hardship.as_ref().is_some_and(|h| h.down(hardship::JOBSET_CONTROLLER, self.now)) {
+            return;
+        }
         if let Some((due, epoch)) = self.js_queue.add(id, self.now + delay) {
             self.push(due, Ev::JobSetReconcile(id, epoch));
         }
     }
 
     fn enqueue_job(&mut self, id: JobId, delay: Millis) {
+        if self.hardship.as_ref().is_some_and(|h| h.down(hardship::JOB_CONTROLLER, self.now)) {
+            return;
+        }
         if let Some((due, epoch)) = self.job_queue.add(id, self.now + delay) {
             self.push(due, Ev::JobSync(id, epoch));
         }
@@ -420,14 +449,14 @@ impl World {
     fn job_changed(&mut self, id: JobId, spec_change: bool) {
         let cd = self.sc.timing.controller_delay;
         if let Some(owner) = self.jobs.get(id).and_then(|j| j.stamp.as_ref().map(|s| s.jobset)) {
-            self.enqueue_jobset(owner, cd);
+            self.notify_jobset(owner);
         }
         let d = if spec_change {
             cd
         } else {
             cd.max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS)
         };
-        self.enqueue_job(id, d);
+        self.notify_job(id, d);
     }
 
     /// Watch fan-out for a Pod write: the owning Job's controller, batched by 1 s.
@@ -438,7 +467,7 @@ impl World {
             .controller_delay
             .max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS);
         if self.jobs.get(job).is_some() {
-            self.enqueue_job(job, d);
+            self.notify_job(job, d);
         }
     }
 

@@ -120,6 +120,14 @@ impl<K: Ord + Copy> WorkQueue<K> {
         self.pending.remove(&key);
         self.failures.remove(&key);
     }
+    /// Drops every queued key and retry counter (a controller restart); returns how many keys were queued.
+    /// Generations keep counting, so events already scheduled for dropped keys are stale.
+    pub fn clear(&mut self) -> usize {
+        let n = self.pending.len();
+        self.pending.clear();
+        self.failures.clear();
+        n
+    }
 }
 
 #[cfg(test)]

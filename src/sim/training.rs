@@ -22,7 +22,7 @@ pub struct TrainState {
     pub epoch: u32,
     pub done: bool,
     /// Ready pods by JobSet restart attempt.
-    pub(crate) ready: BTreeMap<i32, u32>,
+    pub ready: BTreeMap<i32, u32>,
     pub expected: u32,
     pub checkpoints: u64,
 }
@@ -64,10 +64,18 @@ impl World {
             *c = c.saturating_sub(1);
         }
         let full = *c == expected;
-        if attempt != current || ts.done {
+        if attempt != current {
             return;
         }
         let name = s.jobset_name.clone();
+        if ts.done {
+            // The work was done but a restart came before every pod could exit (e.g. a rank
+            // on a crashed node): the new gang restores the final checkpoint and exits.
+            if full && !was_full {
+                self.finish_training(&name);
+            }
+            return;
+        }
         if full && !was_full {
             self.gang_ready(&name);
         } else if was_full && !full {
@@ -136,6 +144,8 @@ impl World {
         ts.progress += now.saturating_sub(since);
         if ts.progress >= spec.work {
             ts.progress = spec.work;
+            // The final state is saved: a later restart resumes from the end.
+            ts.checkpoint = spec.work;
             ts.done = true;
             ts.accruing_since = None;
             let mut ev = TraceEvent {
