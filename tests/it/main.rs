@@ -7,6 +7,7 @@ mod cli;
 mod determinism;
 mod faults;
 mod features;
+mod hardship;
 mod invariants;
 mod job_controller;
 mod lifecycle;
