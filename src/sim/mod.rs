@@ -224,7 +224,10 @@ impl World {
             rejections: Vec::new(),
             history: BTreeMap::new(),
             invariants: opts.check_invariants.then(invariants::Checker::default),
-            hardship: sc.hardship.as_ref().map(|h| Box::new(hardship::HardshipState::new(h, seed))),
+            hardship: sc
+                .hardship
+                .as_ref()
+                .map(|h| Box::new(hardship::HardshipState::new(h, seed))),
             mute_job_status: false,
         };
         w.build_nodes();
@@ -428,7 +431,11 @@ impl World {
 
     /// A JobSet changed: its controller reconciles after `controllerDelay`.
     fn enqueue_jobset(&mut self, id: JobSetId, delay: Millis) {
-        if self.hardship.as_ref().is_some_and(|h| h.down(hardship::JOBSET_CONTROLLER, self.now)) {
+        if self
+            .hardship
+            .as_ref()
+            .is_some_and(|h| h.down(hardship::JOBSET_CONTROLLER, self.now))
+        {
             return;
         }
         if let Some((due, epoch)) = self.js_queue.add(id, self.now + delay) {
@@ -437,7 +444,11 @@ impl World {
     }
 
     fn enqueue_job(&mut self, id: JobId, delay: Millis) {
-        if self.hardship.as_ref().is_some_and(|h| h.down(hardship::JOB_CONTROLLER, self.now)) {
+        if self
+            .hardship
+            .as_ref()
+            .is_some_and(|h| h.down(hardship::JOB_CONTROLLER, self.now))
+        {
             return;
         }
         if let Some((due, epoch)) = self.job_queue.add(id, self.now + delay) {

@@ -136,8 +136,15 @@ fn watch_delay_delays_each_notification_within_the_bound_and_reorders_objects() 
         (created, completed)
     };
     let (created, completed) = orders(&plain);
-    assert_eq!(created, completed, "no lag: Jobs whose pods end together complete in creation order");
-    assert_eq!(events(&plain, "JobCreated")[0].t, 10, "controllerDelay after the JobSet is created");
+    assert_eq!(
+        created, completed,
+        "no lag: Jobs whose pods end together complete in creation order"
+    );
+    assert_eq!(
+        events(&plain, "JobCreated")[0].t,
+        10,
+        "controllerDelay after the JobSet is created"
+    );
     let mut reordered = false;
     for seed in 0..8 {
         let w = run_seed(&text, seed);
@@ -158,7 +165,10 @@ fn watch_delay_delays_each_notification_within_the_bound_and_reorders_objects() 
         let (created, completed) = orders(&w);
         reordered |= created != completed;
     }
-    assert!(reordered, "with watch lag some seed completes the Jobs in another order");
+    assert!(
+        reordered,
+        "with watch lag some seed completes the Jobs in another order"
+    );
 }
 
 #[test]
@@ -177,10 +187,17 @@ fn status_conflicts_are_retried_with_backoff_and_the_outcome_is_unchanged() {
             .iter()
             .map(|e| (e.rule.clone().unwrap(), e.job.as_deref().unwrap().to_string()))
             .collect();
-        assert_eq!(rules, plain_rules, "seed {seed}: the same decisions, each recorded once");
+        assert_eq!(
+            rules, plain_rules,
+            "seed {seed}: the same decisions, each recorded once"
+        );
         // A lost write emits nothing: each Job's terminal event appears once per Job.
         for name in ["JobCompleted", "JobFailed", "JobSetRestarting", "JobSetCompleted"] {
-            assert_eq!(events(&w, name).len(), events(&plain, name).len(), "seed {seed}: {name}");
+            assert_eq!(
+                events(&w, name).len(),
+                events(&plain, name).len(),
+                "seed {seed}: {name}"
+            );
         }
         for e in hardship_events(&w, "statusConflict") {
             let m = e.message.as_deref().unwrap();
@@ -225,7 +242,12 @@ fn slow_deletion_keeps_a_deleted_job_for_the_configured_time_and_blocking_recrea
     assert_eq!(deleted.len(), 4);
     for s in &slow {
         let gone = deleted.iter().find(|d| d.job == s.job).expect("gone later");
-        assert_eq!(gone.t, s.t + 30_000, "{:?}: JobDeleted 30s after it would have gone", s.job);
+        assert_eq!(
+            gone.t,
+            s.t + 30_000,
+            "{:?}: JobDeleted 30s after it would have gone",
+            s.job
+        );
     }
     let last_gone = deleted.iter().map(|e| e.t).max().unwrap();
     let recreated: Vec<u64> = events(&w, "JobCreated")
@@ -234,7 +256,10 @@ fn slow_deletion_keeps_a_deleted_job_for_the_configured_time_and_blocking_recrea
         .map(|e| e.t)
         .collect();
     assert_eq!(recreated.len(), 4);
-    assert!(recreated.iter().all(|t| *t >= last_gone), "BlockingRecreate waits for every old Job");
+    assert!(
+        recreated.iter().all(|t| *t >= last_gone),
+        "BlockingRecreate waits for every old Job"
+    );
     // Without hardship the same restart recreates 30 s earlier.
     let plain = run(scenario(&base("BlockingRecreate", "", "")));
     let plain_recreated = events(&plain, "JobCreated")
@@ -255,7 +280,13 @@ fn slow_deletion_under_recreate_recreates_each_job_only_when_its_old_one_is_gone
             .into_iter()
             .find(|c| c.job == d.job && c.restart_attempt == Some(1))
             .expect("recreated");
-        assert!(again.t >= d.t, "{:?} recreated at {} before gone at {}", d.job, again.t, d.t);
+        assert!(
+            again.t >= d.t,
+            "{:?} recreated at {} before gone at {}",
+            d.job,
+            again.t,
+            d.t
+        );
     }
 }
 
@@ -276,18 +307,24 @@ fn controller_restarts_drop_the_queue_and_the_jobset_still_completes() {
         assert!(crashes.len() >= 4, "seed {seed}: {} restarts", crashes.len());
         for c in &crashes {
             let m = c.message.as_deref().unwrap();
-            let n: usize = m["workqueue dropped (".len()..].split(' ').next().unwrap().parse().unwrap();
+            let n: usize = m["workqueue dropped (".len()..]
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             lost += n;
             // The same controller resyncs 15 s later (unless it crashed again before).
-            let again = resyncs
-                .iter()
-                .find(|r| r.object == c.object && r.t >= c.t)
-                .map(|r| r.t);
+            let again = resyncs.iter().find(|r| r.object == c.object && r.t >= c.t).map(|r| r.t);
             if let Some(t) = again {
                 assert!(t >= c.t + 15_000, "resync after the restart delay");
             }
         }
-        assert!(resyncs.iter().all(|r| r.message.as_deref().unwrap().starts_with("listed ")));
+        assert!(
+            resyncs
+                .iter()
+                .all(|r| r.message.as_deref().unwrap().starts_with("listed "))
+        );
     }
     assert!(lost > 0, "some crash dropped queued keys");
 }
@@ -323,7 +360,10 @@ fn chaos_small() -> String {
         .replace("replicas: 4", "replicas: 2")
         .replace("parallelism: 8", "parallelism: 4")
         .replace("completions: 8", "completions: 4")
-        .replace("workers: {succeeded: 4, failed: 0}", "workers: {succeeded: 2, failed: 0}")
+        .replace(
+            "workers: {succeeded: 4, failed: 0}",
+            "workers: {succeeded: 2, failed: 0}",
+        )
         // Fewer objects write less status: raise the conflict rate so every seed sees some.
         .replace("statusConflicts: 0.05", "statusConflicts: 0.15")
 }
@@ -372,17 +412,32 @@ fn chaos_64_passes_for_ten_seeds() {
 #[test]
 fn bad_hardship_values_are_exit_two_with_the_path_and_nearest_key() {
     let cases = [
-        ("hardship: {statusConflicts: -0.1}", "hardship.statusConflicts: invalid probability -0.1"),
-        ("hardship: {statusConflicts: 1.5}", "hardship.statusConflicts: invalid probability 1.5"),
-        ("hardship: {statusConflicts: often}", "hardship.statusConflicts: expected a probability"),
+        (
+            "hardship: {statusConflicts: -0.1}",
+            "hardship.statusConflicts: invalid probability -0.1",
+        ),
+        (
+            "hardship: {statusConflicts: 1.5}",
+            "hardship.statusConflicts: invalid probability 1.5",
+        ),
+        (
+            "hardship: {statusConflicts: often}",
+            "hardship.statusConflicts: expected a probability",
+        ),
         (
             "hardship: {statusConflict: 0.1}",
             "hardship.statusConflict: unknown field \"statusConflict\"; did you mean \"statusConflicts\"?",
         ),
         ("hardship: {watchDelay: soon}", "hardship.watchDelay"),
         ("hardship: {slowDeletion: -5s}", "hardship.slowDeletion"),
-        ("hardship: {controllerRestarts: {}}", "hardship.controllerRestarts.mtbf: required field is missing"),
-        ("hardship: {controllerRestarts: {mtbf: 0s}}", "hardship.controllerRestarts.mtbf: must be greater than 0"),
+        (
+            "hardship: {controllerRestarts: {}}",
+            "hardship.controllerRestarts.mtbf: required field is missing",
+        ),
+        (
+            "hardship: {controllerRestarts: {mtbf: 0s}}",
+            "hardship.controllerRestarts.mtbf: must be greater than 0",
+        ),
         (
             "hardship: {controllerRestarts: {mtbf: 1h, restartDelai: 5s}}",
             "did you mean \"restartDelay\"?",
