@@ -201,7 +201,7 @@ impl World {
             self.set_job_suspend(*h as JobId, false, Some((id, *rj)));
         }
         if let Some(status) = plan.status {
-            if self.hardship.is_some() && self.jobset_status_conflict(id) {
+            if self.hardship.is_some() && self.jobset_status_conflict(id, status.clone()) {
                 // The write is lost with its events; the reconcile is retried with backoff.
                 if plan.delete_jobset {
                     self.delete_jobset(id);

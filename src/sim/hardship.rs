@@ -49,6 +49,8 @@ pub struct HardshipState {
     down_until: [Millis; 2],
     /// Jobs whose removal is delayed: false while waiting, true once due.
     gone: BTreeMap<JobId, bool>,
+    /// The last JobSet status computed but lost to a conflict: (event number, JobSet, status).
+    unwritten: Option<(u64, JobSetId, crate::api::JobSetStatus)>,
 }
 
 impl HardshipState {
@@ -63,6 +65,7 @@ impl HardshipState {
             ],
             down_until: [0; 2],
             gone: BTreeMap::new(),
+            unwritten: None,
         }
     }
 
@@ -120,6 +123,13 @@ fn conflict_message(resource: &str, name: &str) -> String {
 }
 
 impl World {
+    /// The status the JobSet controller computed for `id` during the current event but could
+    /// not write (a conflict): what its Job creations in this event were based on.
+    pub fn unwritten_jobset_status(&self, id: JobSetId) -> Option<&crate::api::JobSetStatus> {
+        let (n, js, st) = self.hardship.as_ref()?.unwritten.as_ref()?;
+        (*n == self.events_processed && *js == id).then_some(st)
+    }
+
     fn hardship_event(&self, mut ev: TraceEvent, cause: &str, object: String, message: String) -> TraceEvent {
         ev.event = "HardshipInjected";
         ev.cause = Some(cause.to_string());
@@ -191,11 +201,12 @@ impl World {
     /// The JobSet controller is about to write a JobSet's status: true if the
     /// write conflicts (then the retry is queued with backoff and the write,
     /// with its events, is lost).
-    pub(super) fn jobset_status_conflict(&mut self, id: JobSetId) -> bool {
+    pub(super) fn jobset_status_conflict(&mut self, id: JobSetId, status: crate::api::JobSetStatus) -> bool {
         let Some(h) = self.hardship.as_mut() else { return false };
         if !h.conflict() {
             return false;
         }
+        h.unwritten = Some((self.events_processed, id, status));
         let n = {
             let f = self.js_queue.failures.entry(id).or_insert(0);
             *f += 1;

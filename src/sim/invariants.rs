@@ -834,14 +834,13 @@ fn external(js: &JobSet) -> bool {
 }
 
 /// `allReplicasStarted` (§4) read from the persisted status.
-fn started(js: &JobSet, rj: &crate::api::ReplicatedJob) -> bool {
-    js.status
-        .rj_status(&rj.name)
+fn started(st: &crate::api::JobSetStatus, rj: &crate::api::ReplicatedJob) -> bool {
+    st.rj_status(&rj.name)
         .is_some_and(|s| s.ready + s.failed + s.succeeded == rj.replicas())
 }
 
 /// §8: why replicated Job `rj_index`'s dependencies are not met, if they are not.
-fn deps_unmet(js: &JobSet, rj_index: usize) -> Option<String> {
+fn deps_unmet(js: &JobSet, st: &crate::api::JobSetStatus, rj_index: usize) -> Option<String> {
     let rj = js.spec.replicated_jobs.get(rj_index)?;
     let deps = rj.depends_on.as_ref()?;
     for dep in deps {
@@ -850,7 +849,7 @@ fn deps_unmet(js: &JobSet, rj_index: usize) -> Option<String> {
             .find(|r| r.name == dep.name)
             .map(|r| r.replicas())
             .unwrap_or(0);
-        let Some(s) = js.status.rj_status(&dep.name) else {
+        let Some(s) = st.rj_status(&dep.name) else {
             return Some(format!("dependency {} has no status", dep.name));
         };
         let ok = if dep.status == "Complete" {
@@ -1538,9 +1537,12 @@ fn check_child(
             );
         }
     }
+    // The status the controller acted on: the persisted one, or the one it computed in this
+    // event but lost to a status-write conflict (control-plane hardship).
+    let seen = w.unwritten_jobset_status(s.jobset).unwrap_or(&js.status);
     if (fresh && !js.suspended() || resumed) && js.in_order() {
         let rjs = &js.spec.replicated_jobs;
-        if let Some(rj) = rjs[..rj_index.min(rjs.len())].iter().find(|r| !started(js, r)) {
+        if let Some(rj) = rjs[..rj_index.min(rjs.len())].iter().find(|r| !started(seen, r)) {
             out.fail(
                 if fresh { "in-order-creation" } else { "in-order-resume" },
                 format!(
@@ -1553,7 +1555,7 @@ fn check_child(
         }
     }
     if (fresh || resumed)
-        && let Some(why) = deps_unmet(js, rj_index)
+        && let Some(why) = deps_unmet(js, seen, rj_index)
     {
         out.fail(
             "depends-on-gating",

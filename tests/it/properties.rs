@@ -371,6 +371,17 @@ fn run_property(
     cases: u32,
     check: impl Fn(&Case, &str) -> Result<(), String>,
 ) -> Result<(), String> {
+    run_property_with(name, dir, cases, "", check)
+}
+
+/// [`run_property`] with `extra` scenario text appended to every case (and to the written file).
+fn run_property_with(
+    name: &str,
+    dir: &Path,
+    cases: u32,
+    extra: &str,
+    check: impl Fn(&Case, &str) -> Result<(), String>,
+) -> Result<(), String> {
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -378,7 +389,7 @@ fn run_property(
     });
     let out: PathBuf = dir.join(format!("{name}.yaml"));
     let result = runner.run(&case(), |c| {
-        let text = render(&c, "generated case");
+        let text = render(&c, "generated case") + extra;
         check(&c, &text).map_err(|why| {
             let header = format!(
                 "found by the property `{name}` (shrunk): {}\n# replay: jobset-sim check {}",
@@ -386,7 +397,7 @@ fn run_property(
                 out.display()
             );
             std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(&out, render(&c, &header)).unwrap();
+            std::fs::write(&out, render(&c, &header) + extra).unwrap();
             TestCaseError::fail(why)
         })
     });
@@ -399,6 +410,21 @@ fn random_jobsets_and_fault_plans_keep_every_invariant() {
     if let Err(e) = run_property("random-jobsets-keep-invariants", &dir, property_cases(), |_, text| {
         holds(text)
     }) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn random_jobsets_and_fault_plans_keep_every_invariant_under_control_plane_hardship() {
+    let dir = repo().join("tests/regressions");
+    let hardship = "hardship:\n  watchDelay: 500ms\n  statusConflicts: 0.2\n  slowDeletion: 30s\n  controllerRestarts: {mtbf: 20m, restartDelay: 5s}\n";
+    if let Err(e) = run_property_with(
+        "random-jobsets-under-hardship",
+        &dir,
+        property_cases(),
+        hardship,
+        |_, text| holds(text),
+    ) {
         panic!("{e}");
     }
 }
