@@ -456,3 +456,71 @@ fn bad_hardship_values_are_exit_two_with_the_path_and_nearest_key() {
         assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
     }
 }
+
+/// One Job of 2 pods that crash after 5s (backoffLimit 2, no failurePolicy), suspended for
+/// 2 minutes at 2s (its pods are deleted, which must not count as failures).
+fn counting(hardship: &str) -> String {
+    format!(
+        r#"name: counting
+horizon: 1d
+jobsets:
+- inline:
+    apiVersion: jobset.x-k8s.io/v1alpha2
+    kind: JobSet
+    metadata: {{name: c}}
+    spec:
+      replicatedJobs:
+      - name: w
+        template:
+          spec:
+            parallelism: 2
+            completions: 2
+            backoffLimit: 2
+            template: {{spec: {{restartPolicy: Never, containers: [{{name: c}}]}}}}
+workload:
+- runFor: 15s
+  exitCode: 1
+faults:
+- {{at: 12s, update: {{jobset: c, suspend: true}}}}
+- {{at: 2m, update: {{jobset: c, suspend: false}}}}
+{hardship}
+"#
+    )
+}
+
+#[test]
+fn job_status_conflicts_lose_no_failure_and_count_no_suspended_pod() {
+    let job_counts = |w: &World| -> Vec<(String, i32, i32)> {
+        w.jobs
+            .iter()
+            .map(|(_, j)| (j.name.to_string(), j.status.failed, j.status.succeeded))
+            .collect()
+    };
+    let plain = run(scenario(&counting("")));
+    assert_eq!(outcome(&plain).0, "Failed");
+    // Suspension deletes the first 2 pods uncounted; after the resume the pods crash in
+    // pairs: 2 failures (within backoffLimit 2), then 4 exceed it.
+    assert_eq!(job_counts(&plain), vec![("c-w-0".to_string(), 4, 0)]);
+    let mut conflicts = 0;
+    for seed in 0..12 {
+        let w = run_seed(&counting("hardship: {statusConflicts: 0.5}"), seed);
+        assert_eq!(outcome(&w), outcome(&plain), "seed {seed}");
+        assert_eq!(job_counts(&w), job_counts(&plain), "seed {seed}: the same counts");
+        assert_eq!(events(&w, "JobFailed").len(), 1, "seed {seed}");
+        // A lost count would make the Job create (and lose) more pods before it fails.
+        for name in ["PodCreated", "PodFailed"] {
+            assert_eq!(
+                events(&w, name).len(),
+                events(&plain, name).len(),
+                "seed {seed}: {name}"
+            );
+        }
+        assert_eq!(events(&w, "JobSuspended").len(), 1, "seed {seed}");
+        assert_eq!(events(&w, "JobResumed").len(), 1, "seed {seed}");
+        conflicts += hardship_events(&w, "statusConflict")
+            .iter()
+            .filter(|e| e.object.as_deref() == Some("Job/c-w-0"))
+            .count();
+    }
+    assert!(conflicts >= 12, "Job status conflicts: {conflicts}");
+}
