@@ -74,7 +74,7 @@ impl World {
     /// A container restart changes `restartCount`, which R15 reads (pod watch).
     pub(super) fn agent_pod_restarted(&mut self, pid: PodId) {
         if let Some(js) = self.agent_jobset(pid) {
-            self.enqueue_jobset(js, self.sc.timing.controller_delay);
+            self.notify_jobset(js);
         }
     }
 
@@ -111,7 +111,7 @@ impl World {
                     let mut ev = self.pod_event("InPlaceAttemptReported", pid);
                     ev.attempt = Some(i64::from(a));
                     self.emit(ev);
-                    self.enqueue_jobset(js, self.sc.timing.controller_delay);
+                    self.notify_jobset(js);
                 }
                 a
             }
