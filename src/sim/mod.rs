@@ -10,6 +10,7 @@ pub mod invariants;
 mod jobctl;
 mod kubelet;
 mod lifecycle;
+pub mod placement;
 pub mod queue;
 mod scheduler;
 pub mod store;
@@ -46,6 +47,8 @@ pub enum Ev {
     PodExit(PodId, u32),
     ContainerRestart(PodId, u32),
     PodTerminated(PodId, u32),
+    /// The JobSet pod controller reconciles a leader pod (exclusive placement).
+    PodReconcile(PodId, u64),
     Checkpoint(usize),
     /// The in-place restart agent of a pod acts on what it observes (src/sim/agent.rs).
     AgentSync(PodId, u32),
@@ -54,7 +57,7 @@ pub enum Ev {
 fn is_background(ev: &Ev) -> bool {
     matches!(
         ev,
-        Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..)
+        Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..) | Ev::PodReconcile(..)
     )
 }
 
@@ -113,6 +116,8 @@ pub struct World {
     pub resources: Vec<String>,
     js_queue: WorkQueue<JobSetId>,
     job_queue: WorkQueue<JobId>,
+    /// The JobSet pod controller's queue (leader pods, exclusive placement).
+    pod_queue: WorkQueue<PodId>,
     sched: scheduler::SchedState,
     pub trace: TraceSink,
     rv: u64,
@@ -186,6 +191,7 @@ impl World {
             resources,
             js_queue: WorkQueue::default(),
             job_queue: WorkQueue::default(),
+            pod_queue: WorkQueue::default(),
             sched: scheduler::SchedState::default(),
             trace: TraceSink::new(opts.trace, opts.keep_trace),
             rv: 0,
@@ -375,6 +381,11 @@ impl World {
             Ev::ContainerRestart(p, g) => self.container_restart(p, g),
             Ev::PodTerminated(p, g) => self.pod_terminated(p, g),
             Ev::AgentSync(p, g) => self.agent_sync(p, g),
+            Ev::PodReconcile(p, g) => {
+                if self.pod_queue.take(p, g) {
+                    self.podctl_reconcile(p);
+                }
+            }
             Ev::Checkpoint(i) => {
                 let sc = self.sc.clone();
                 if let Some(o) = expect::state_outcome(&sc.expect[i], self) {

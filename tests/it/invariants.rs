@@ -63,6 +63,8 @@ scenario_cases! {
     upstream_in_place_restart_sidecar_container_mode => "scenarios/upstream/in-place-restart-sidecar-container-mode.yaml",
     upstream_volume_claim_policy_single_pvc => "scenarios/upstream/volume-claim-policy-single-pvc.yaml",
     upstream_simple_group => "scenarios/upstream/simple-group.yaml",
+    exclusive_placement => "scenarios/exclusive-placement.yaml",
+    upstream_tpu_multislice => "scenarios/upstream/tpu-multislice.yaml",
     upstream_failjobset_action => "scenarios/upstream/failjobset-action.yaml",
     upstream_host_maintenance_event_model => "scenarios/upstream/host-maintenance-event-model.yaml",
     upstream_onjobfailurereasons_present_podfailurepolicy => "scenarios/upstream/onjobfailurereasons-present-podfailurepolicy.yaml",

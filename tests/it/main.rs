@@ -10,6 +10,7 @@ mod features;
 mod invariants;
 mod job_controller;
 mod lifecycle;
+mod placement;
 mod probes;
 mod properties;
 mod robustness;
