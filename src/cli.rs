@@ -955,6 +955,58 @@ pub fn fitted_scenario(
             *e = (*e).max(v);
         }
     }
+    // Exclusive placement: one topology domain per child Job, each as large as the largest Job.
+    let mut topology = Vec::new();
+    let exclusive = |a: &crate::api::Labels| a.get(crate::api::constants::EXCLUSIVE_KEY).cloned();
+    let keys: std::collections::BTreeSet<String> = exclusive(&js.metadata.annotations)
+        .into_iter()
+        .chain(
+            js.spec
+                .replicated_jobs
+                .iter()
+                .filter_map(|rj| exclusive(&rj.template.metadata.annotations)),
+        )
+        .collect();
+    if !keys.is_empty() {
+        let per = js
+            .spec
+            .replicated_jobs
+            .iter()
+            .map(|rj| rj.template.spec.parallelism.unwrap_or(1).max(1) as u64)
+            .max()
+            .unwrap_or(1);
+        let jobs: u64 = js
+            .spec
+            .replicated_jobs
+            .iter()
+            .map(|rj| rj.replicas.unwrap_or(1).max(0) as u64)
+            .sum();
+        pods = pods.max(jobs * per);
+        topology = keys.into_iter().map(|k| (k, per as u32)).collect();
+    }
+    // Node-selector strategy: the operator pre-labels one node group per Job
+    // (`alpha.jobset.sigs.k8s.io/namespaced-job=<ns>_<job>`, plus the topology key).
+    let mut job_pools: Vec<(String, u64, crate::api::Labels)> = Vec::new();
+    for (i, rj) in js.spec.replicated_jobs.iter().enumerate() {
+        let (_, ann) = crate::controllers::naming::job_metadata(js, i);
+        let (Some(t), true) = (
+            ann.get(crate::api::constants::EXCLUSIVE_KEY),
+            ann.contains_key(crate::api::constants::NODE_SELECTOR_STRATEGY_KEY),
+        ) else {
+            continue;
+        };
+        let per = rj.template.spec.parallelism.unwrap_or(1).max(0) as u64;
+        for j in 0..rj.replicas.unwrap_or(1).max(0) {
+            let job = crate::controllers::naming::job_name(&js.metadata.name, &rj.name, j);
+            let mut l = labels.clone();
+            l.insert(
+                crate::api::constants::NAMESPACED_JOB_KEY.into(),
+                format!("{}_{job}", js.namespace()),
+            );
+            l.insert(t.clone(), job.clone());
+            job_pools.push((job, per.max(1), l));
+        }
+    }
     let cpu = capacity.get("cpu").copied().unwrap_or(0).max(64_000);
     let memory = capacity
         .get("memory")
@@ -972,14 +1024,23 @@ pub fn fitted_scenario(
         horizon: 7 * 86_400_000,
         gates,
         cluster: Cluster {
-            pools: vec![NodePool {
+            pools: std::iter::once(NodePool {
                 name: "fit".into(),
                 count: pods.clamp(1, 100_000) as u32,
-                capacity,
+                capacity: capacity.clone(),
+                labels,
+                taints: Vec::new(),
+                topology,
+            })
+            .chain(job_pools.into_iter().map(|(name, count, labels)| NodePool {
+                name,
+                count: count.clamp(1, 100_000) as u32,
+                capacity: capacity.clone(),
                 labels,
                 taints: Vec::new(),
                 topology: Vec::new(),
-            }],
+            }))
+            .collect(),
             queues: Vec::new(),
             priority_classes: Vec::new(),
         },

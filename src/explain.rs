@@ -565,6 +565,12 @@ fn causes(trace: &[TraceEvent], failed_at: usize, ns: &str, pod_termination: Mil
                         "node {node} was drained at {} and the pod evicted (DisruptionTarget/EvictionByEvictionAPI)",
                         fd(e.t)
                     ),
+                    Some("ExclusivePlacementViolation") => format!(
+                        "the JobSet pod controller evicted the pod at {} because its nodeSelector did not pin its \
+                         leader's topology domain (DisruptionTarget/ExclusivePlacementViolation); a deleted pod counts \
+                         as failed",
+                        fd(e.t)
+                    ),
                     other => format!("evicted at {} ({})", fd(e.t), other.unwrap_or("unknown reason")),
                 };
                 items.push((true, format!("{}: {what}", pod())));

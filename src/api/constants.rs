@@ -100,6 +100,10 @@ pub const JOB_FAILURE_REASONS: [&str; 5] = [
 /// Kubernetes Job pod-recreation backoff: 10 s doubling, capped at 10 min.
 pub const JOB_POD_FAILURE_BACKOFF_MS: u64 = 10_000;
 pub const JOB_POD_FAILURE_BACKOFF_MAX_MS: u64 = 600_000;
+/// A Job sync that failed (e.g. a pod create rejected by a webhook) is retried
+/// after 1 s doubling to 60 s (`DefaultJobApiBackOff`, `MaxJobApiBackOff`).
+pub const JOB_API_BACKOFF_MS: u64 = 1_000;
+pub const JOB_API_BACKOFF_MAX_MS: u64 = 60_000;
 /// The Job controller batches pod events for one second.
 pub const JOB_SYNC_BATCH_PERIOD_MS: u64 = 1_000;
 

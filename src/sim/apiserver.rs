@@ -486,6 +486,7 @@ impl World {
                 job_restart_attempt,
                 key_context: key_context.clone(),
                 template_meta: meta,
+                job_key: naming::job_key(&ns, &name).into(),
             };
             let uid = self.next_uid();
             let rv = self.next_rv();
@@ -514,6 +515,7 @@ impl World {
                 completions,
                 synced_completions: completions,
                 index_failures: BTreeMap::new(),
+                create_failures: 0,
             });
             self.job_names.insert((ns, name.clone()), jid);
             if let Some(jso) = self.jobsets.get_mut(id) {

@@ -666,8 +666,9 @@ impl World {
         if let Some(a) = p.in_place_attempt {
             annotations.insert(IN_PLACE_RESTART_ATTEMPT_KEY.into(), a.to_string());
         }
-        if let Some(prio) = j.pod_template.spec.priority {
-            labels.insert(PRIORITY_KEY.into(), prio.to_string());
+        // Set by the pod webhook from spec.priority (every JobSet pod but node-selector-strategy ones).
+        if let Some(prio) = p.placement.as_ref().and_then(|pl| pl.priority_label) {
+            labels.insert(PRIORITY_KEY.into(), super::placement::priority_label_value(prio));
         }
         (labels, annotations)
     }

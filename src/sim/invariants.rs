@@ -196,6 +196,16 @@ pub const INVARIANTS: &[(&str, &str, &str)] = &[
         "an Indexed Job never has two active (not terminal, not deleting) pods for one index",
     ),
     (
+        "exclusive-domains",
+        "§13",
+        "exclusive placement: a bound live leader's domain holds no bound pod of another Job of its priority",
+    ),
+    (
+        "job-in-one-domain",
+        "§13.3",
+        "exclusive placement: once the pod controller has acted, a Job's bound live pods sit in its leader's domain",
+    ),
+    (
         "pod-bound-once",
         "scheduler",
         "a pod is bound to at most one node, and its binding never changes",
@@ -481,6 +491,9 @@ impl Checker {
         self.check_jobs(w, &mut out);
         check_services(w, &mut out, &mut self.scratch);
         check_pvc_owners(w, &mut out);
+        if !w.sched.topo.keys.is_empty() {
+            check_placement(w, &mut out);
+        }
         if store_changed {
             check_indexes(w, &mut out);
         }
@@ -1787,6 +1800,84 @@ fn check_pvc_owners(w: &World, out: &mut Out<'_>) {
                 "pvc-ownership",
                 format!("PVC {ns}/{name} is owned by JobSet {js} (uid {uid}), which no longer exists"),
             );
+        }
+    }
+}
+
+/// Exclusive placement (§13): a bound, live leader's domain of its topology
+/// key holds no bound pod of another Job of its priority (what its required
+/// anti-affinity and the existing-pods check guarantee; once the leader has
+/// finished, a late follower may share the domain, as in Kubernetes); and a
+/// Job's live followers share its bound leader's domain unless the pod
+/// controller still has that leader queued.
+fn check_placement(w: &World, out: &mut Out<'_>) {
+    // (key, domain, priority) -> job-key -> one pod name, over bound non-terminal JobSet pods.
+    let mut seen: BTreeMap<(&str, &str, i32), BTreeMap<&str, &str>> = BTreeMap::new();
+    let mut leaders: Vec<(&str, &str, i32, &str, &str)> = Vec::new();
+    for node in &w.nodes {
+        for pid in &node.pods {
+            let Some(p) = w.pods.get(*pid) else { continue };
+            let Some(pl) = p.placement.as_deref() else { continue };
+            let Some(prio) = pl.priority_label else { continue };
+            for key in w.sched.topo.keys.keys() {
+                let Some(d) = node.labels.get(&**key) else { continue };
+                seen.entry((&**key, d.as_str(), prio))
+                    .or_default()
+                    .entry(&*pl.job_key)
+                    .or_insert(&*p.name);
+                if pl.leader_terms && pl.exclusive.as_deref() == Some(&**key) {
+                    leaders.push((&**key, d.as_str(), prio, &*pl.job_key, &*p.name));
+                }
+            }
+        }
+    }
+    for (key, d, prio, jk, name) in leaders {
+        if let Some((_, other)) = seen[&(key, d, prio)].iter().find(|(k, _)| **k != jk) {
+            out.fail(
+                "exclusive-domains",
+                format!("leader {name} shares {key}={d} with pod {other} of another Job (priority {prio})"),
+            );
+        }
+    }
+    for (_, j) in w.jobs.iter() {
+        let mut leader: Option<(PodId, &str)> = None;
+        for (_, pid) in j.pods.range((0, 0)..=(0, u64::MAX)) {
+            let Some(p) = w.pods.get(*pid) else { continue };
+            let Some(pl) = p.placement.as_deref().filter(|pl| pl.leader_terms) else {
+                continue;
+            };
+            if let (Some(n), None, false, Some(t)) = (p.node, p.deletion, p.phase.terminal(), pl.exclusive.as_deref())
+                && !w.pod_queue.is_pending(*pid)
+                && let Some(d) = w.nodes[n].labels.get(t)
+            {
+                leader = Some((*pid, d.as_str()));
+            }
+        }
+        let Some((lid, ld)) = leader else { continue };
+        let t = w
+            .pods
+            .get(lid)
+            .and_then(|p| p.placement.as_deref())
+            .and_then(|pl| pl.exclusive.clone());
+        let Some(t) = t else { continue };
+        for (i, pid) in &j.pods {
+            if *i == 0 {
+                continue;
+            }
+            let Some(p) = w.pods.get(*pid) else { continue };
+            let (Some(n), None, false) = (p.node, p.deletion, p.phase.terminal()) else {
+                continue;
+            };
+            let d = w.nodes[n].labels.get(&*t).map(String::as_str).unwrap_or("");
+            if d != ld {
+                out.fail(
+                    "job-in-one-domain",
+                    format!(
+                        "Job {}: follower {} is in {t}={d} but its leader is in {t}={ld}",
+                        j.name, p.name
+                    ),
+                );
+            }
         }
     }
 }

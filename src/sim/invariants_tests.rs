@@ -706,3 +706,38 @@ fn every_listed_invariant_has_a_firing_test_and_names_are_kebab_case() {
     assert_eq!(names.len(), INVARIANTS.len(), "names are unique");
     assert!(INVARIANTS.len() >= 25);
 }
+
+/// Two exclusive Jobs of two pods on two racks of two nodes, settled.
+fn exclusive() -> World {
+    let mut w = world(&format!(
+        "name: t\ncluster:\n  nodePools: [{{name: n, count: 4, capacity: {{cpu: \"8\", memory: 32Gi}}, topology: [{{key: rack, nodesPerDomain: 2}}]}}]\njobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet\n    metadata: {{name: js, annotations: {{alpha.jobset.sigs.k8s.io/exclusive-topology: rack}}}}\n    spec:\n      replicatedJobs:\n{}workload:\n- {{runFor: 10m}}\n",
+        rj("a", 2, 2, "").replace("image: x}", "image: x, resources: {requests: {cpu: \"8\"}}}")
+    ));
+    step_to(&mut w, 60_000);
+    w
+}
+
+fn bound_node(w: &World, job: &str, index: i32) -> NodeId {
+    let j = w.jobs.get(job_id(w, job)).unwrap();
+    let pid = j.pods.iter().find(|(i, _)| *i == index).unwrap().1;
+    w.pods.get(pid).unwrap().node.unwrap()
+}
+
+#[test]
+fn exclusive_domains() {
+    let mut w = exclusive();
+    // Relabel Job 1's leader's node into Job 0's rack.
+    let rack0 = w.nodes[bound_node(&w, "js-a-0", 0)].labels["rack"].clone();
+    let n = bound_node(&w, "js-a-1", 0);
+    assert_ne!(w.nodes[n].labels["rack"], rack0, "settled: one Job per rack");
+    w.nodes[n].labels.insert("rack".into(), rack0);
+    fires(&mut w, "exclusive-domains");
+}
+
+#[test]
+fn job_in_one_domain() {
+    let mut w = exclusive();
+    let n = bound_node(&w, "js-a-0", 1);
+    w.nodes[n].labels.insert("rack".into(), "elsewhere".into());
+    fires(&mut w, "job-in-one-domain");
+}

@@ -345,8 +345,29 @@ impl World {
         j.status.active = active.len() as i32;
         j.status.ready = ready;
         j.status.terminating = terminating;
-        for idx in to_create {
-            self.create_pod(jid, idx);
+        // Slow start: batches of 1, 2, 4, …; a failed create ends the sync with an
+        // error, retried with the API error backoff (1 s doubling to 60 s).
+        let mut failed = false;
+        let mut rest = to_create.as_slice();
+        let mut batch = 1usize;
+        while !rest.is_empty() && !failed {
+            let (now_batch, later) = rest.split_at(batch.min(rest.len()));
+            for &idx in now_batch {
+                if !self.create_pod(jid, idx) {
+                    failed = true;
+                }
+            }
+            rest = later;
+            batch *= 2;
+        }
+        if let Some(j) = self.jobs.get_mut(jid) {
+            if failed {
+                let delay = (JOB_API_BACKOFF_MS << j.create_failures.min(16)).min(JOB_API_BACKOFF_MAX_MS);
+                j.create_failures += 1;
+                self.enqueue_job(jid, delay);
+            } else {
+                j.create_failures = 0;
+            }
         }
         self.finish_job_sync(jid, before);
     }
@@ -448,9 +469,10 @@ impl World {
         self.enqueue_job(jid, 0);
     }
 
-    fn create_pod(&mut self, jid: JobId, index: i32) {
+    /// Creates one pod through admission; false when the API server refused it.
+    fn create_pod(&mut self, jid: JobId, index: i32) -> bool {
         if self.jobs.get(jid).is_none() {
-            return;
+            return false;
         }
         let suffix = self.name_suffix();
         let j = self.jobs.get(jid).expect("exists");
@@ -479,11 +501,30 @@ impl World {
                     ));
                     ev.object = Some(format!("Job/{}", j.name));
                     self.emit(ev);
-                    self.enqueue_job(jid, 10_000);
-                    return;
+                    return false;
                 }
             },
             (None, None) => self.sc.default_priority,
+        };
+        // Only Indexed pods carry the completion-index annotation the webhook reads.
+        let completion_index = if self.jobs.get(jid).is_some_and(|j| j.spec.is_indexed()) {
+            index
+        } else {
+            -1
+        };
+        let placement = match self.pod_webhook(jid, completion_index, priority) {
+            Ok(p) => p.map(Box::new),
+            Err(e) => {
+                let j = self.jobs.get(jid).expect("exists");
+                let mut ev = self.job_event("Event", jid);
+                ev.type_ = Some("Warning");
+                ev.reason = Some("FailedCreate".into());
+                ev.message = Some(format!("Error creating: {e}"));
+                ev.object = Some(format!("Job/{}", j.name));
+                ev.pod_index = Some(i64::from(index));
+                self.emit(ev);
+                return false;
+            }
         };
         let j = self.jobs.get(jid).expect("exists");
         let (ra, jra) = j
@@ -518,12 +559,14 @@ impl World {
             in_place_attempt: None,
             agent_attempt: None,
             barrier_down: false,
+            placement,
         });
         self.jobs.get_mut(jid).expect("exists").pods.insert((index, pid));
         self.rv += 1;
         let ev = self.pod_event("PodCreated", pid);
         self.emit(ev);
         self.scheduler_add(pid);
+        true
     }
 }
 

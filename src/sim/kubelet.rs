@@ -91,6 +91,7 @@ impl World {
             self.arm_pod_faults(pid);
         }
         self.pod_changed(job);
+        self.podctl_watch(pid);
     }
 
     /// Running -> Ready: `timing.podReady`, or later when the pod's readiness and startup
@@ -118,6 +119,7 @@ impl World {
         let ev = self.pod_event("PodReady", pid);
         self.emit(ev);
         self.pod_changed(job);
+        self.podctl_watch(pid);
     }
 
     pub(super) fn pod_exit(&mut self, pid: PodId, epoch: u32) {
@@ -156,6 +158,7 @@ impl World {
             let g = p.epoch;
             self.push(now + delay, Ev::ContainerRestart(pid, g));
             self.pod_changed(job);
+            self.podctl_watch(pid);
             return;
         }
         p.phase = if code == 0 { Phase::Succeeded } else { Phase::Failed };
@@ -165,6 +168,7 @@ impl World {
         self.emit(ev);
         self.release(pid);
         self.pod_changed(job);
+        self.podctl_watch(pid);
     }
 
     pub(super) fn container_restart(&mut self, pid: PodId, epoch: u32) {
@@ -191,6 +195,9 @@ impl World {
         if node.pods.remove(&pid) {
             for (r, v) in reqs.iter() {
                 node.allocated[*r] -= v;
+            }
+            if let Some(pl) = self.pods.get(pid).and_then(|p| p.placement.as_deref()) {
+                self.sched.topo.pod_moved(pl, n, -1);
             }
             self.sched.node_changed(n, &self.nodes[n]);
             self.scheduler_kick();
@@ -389,6 +396,7 @@ impl World {
                 let ev = self.pod_event("PodNotReady", pid);
                 self.emit(ev);
                 self.pod_changed(job);
+                self.podctl_watch(pid);
             }
             let p = self.pods.get(pid).expect("exists");
             if p.deletion.is_some() {

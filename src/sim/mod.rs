@@ -11,6 +11,7 @@ pub mod invariants;
 mod jobctl;
 mod kubelet;
 mod lifecycle;
+pub mod placement;
 pub mod queue;
 mod scheduler;
 pub mod store;
@@ -47,6 +48,8 @@ pub enum Ev {
     PodExit(PodId, u32),
     ContainerRestart(PodId, u32),
     PodTerminated(PodId, u32),
+    /// The JobSet pod controller reconciles a leader pod (exclusive placement).
+    PodReconcile(PodId, u64),
     Checkpoint(usize),
     /// The in-place restart agent of a pod acts on what it observes (src/sim/agent.rs).
     AgentSync(PodId, u32),
@@ -60,7 +63,12 @@ pub enum Ev {
 fn is_background(ev: &Ev) -> bool {
     matches!(
         ev,
-        Ev::RandomNode(..) | Ev::RandomDomain(..) | Ev::RandomPod(..) | Ev::NodeRecover(..) | Ev::ControllerCrash(..)
+        Ev::RandomNode(..)
+            | Ev::RandomDomain(..)
+            | Ev::RandomPod(..)
+            | Ev::NodeRecover(..)
+            | Ev::ControllerCrash(..)
+            | Ev::PodReconcile(..)
     )
 }
 
@@ -119,6 +127,8 @@ pub struct World {
     pub resources: Vec<String>,
     js_queue: WorkQueue<JobSetId>,
     job_queue: WorkQueue<JobId>,
+    /// The JobSet pod controller's queue (leader pods, exclusive placement).
+    pod_queue: WorkQueue<PodId>,
     sched: scheduler::SchedState,
     pub trace: TraceSink,
     rv: u64,
@@ -196,6 +206,7 @@ impl World {
             resources,
             js_queue: WorkQueue::default(),
             job_queue: WorkQueue::default(),
+            pod_queue: WorkQueue::default(),
             sched: scheduler::SchedState::default(),
             trace: TraceSink::new(opts.trace, opts.keep_trace),
             rv: 0,
@@ -401,6 +412,11 @@ impl World {
             Ev::ControllerCrash(c) => self.controller_crash(c),
             Ev::ControllerResync(c) => self.controller_resync(c),
             Ev::JobGone(j) => self.job_gone(j),
+            Ev::PodReconcile(p, g) => {
+                if self.pod_queue.take(p, g) {
+                    self.podctl_reconcile(p);
+                }
+            }
             Ev::Checkpoint(i) => {
                 let sc = self.sc.clone();
                 if let Some(o) = expect::state_outcome(&sc.expect[i], self) {

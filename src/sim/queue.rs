@@ -116,6 +116,10 @@ impl<K: Ord + Copy> WorkQueue<K> {
             _ => false,
         }
     }
+    /// The key is queued and not yet processed.
+    pub fn is_pending(&self, key: K) -> bool {
+        self.pending.contains_key(&key)
+    }
     pub fn forget(&mut self, key: K) {
         self.pending.remove(&key);
         self.failures.remove(&key);

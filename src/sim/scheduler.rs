@@ -21,7 +21,9 @@ pub struct SchedState {
     unsched_keys: BTreeMap<PodId, (i64, u64)>,
     wake_at: Option<Millis>,
     pools: Vec<BTreeSet<(u64, NodeId)>>,
-    node_key: Vec<Option<u64>>,
+    pub(super) node_key: Vec<Option<u64>>,
+    /// Inter-pod affinity index by topology key (`placement.rs`).
+    pub(super) topo: super::placement::TopoIndex,
 }
 
 impl SchedState {
@@ -40,6 +42,14 @@ impl SchedState {
 
     /// Re-indexes a node after its allocation or readiness changed.
     pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
+        let before = self.node_key[id];
+        self.reindex(id, n);
+        if !self.topo.keys.is_empty() {
+            self.topo.node_moved(id, n.pool, before, self.node_key[id]);
+        }
+    }
+
+    fn reindex(&mut self, id: NodeId, n: &NodeObj) {
         if let Some(old) = self.node_key[id].take() {
             self.pools[n.pool].remove(&(old, id));
         }
@@ -111,7 +121,12 @@ impl World {
         }
     }
 
-    fn node_fits_static(&self, n: &NodeObj, spec: &crate::api::PodSpec) -> Result<(), &'static str> {
+    fn node_fits_static(
+        &self,
+        n: &NodeObj,
+        spec: &crate::api::PodSpec,
+        extra: &[(Name, Name)],
+    ) -> Result<(), &'static str> {
         if !n.ready {
             return Err("node(s) had untolerated taint {node.kubernetes.io/unreachable: }");
         }
@@ -129,7 +144,12 @@ impl World {
             }
         }
         for (k, v) in &spec.node_selector {
-            if n.labels.get(k) != Some(v) {
+            if n.labels.get(k) != Some(v) && !extra.iter().any(|(x, _)| **x == **k) {
+                return Err("node(s) didn't match Pod's node affinity/selector");
+            }
+        }
+        for (k, v) in extra {
+            if n.labels.get(&**k).map(String::as_str) != Some(&**v) {
                 return Err("node(s) didn't match Pod's node affinity/selector");
             }
         }
@@ -160,27 +180,54 @@ impl World {
         if !spec.spec.scheduling_gates.is_empty() {
             return; // SchedulingGated: never attempted while gates remain.
         }
+        let pl = p.placement.as_deref();
+        let extra: &[(Name, Name)] = pl.map(|pl| pl.node_selector.as_slice()).unwrap_or(&[]);
+        let fits = |n: NodeId| -> bool {
+            let node = &self.nodes[n];
+            self.node_fits_static(node, &spec.spec, extra).is_ok()
+                && reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r])
+                && self.sched.topo.check(pl, n).is_ok()
+        };
         let mut chosen = None;
-        'pools: for pool in 0..self.sched.pools.len() {
-            for &(_, n) in &self.sched.pools[pool] {
-                let node = &self.nodes[n];
-                if self.node_fits_static(node, &spec.spec).is_err() {
-                    // Pool-wide properties (taints, pool labels) fail for every node alike.
-                    if node.taints.iter().any(|t| {
-                        (t.effect == "NoSchedule" || t.effect == "NoExecute")
-                            && !spec
-                                .spec
-                                .tolerations
-                                .iter()
-                                .any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
-                    }) {
-                        continue 'pools;
-                    }
+        if let Some((key, domains)) = self.sched.topo.candidate_domains(pl, &spec.spec.node_selector) {
+            // Only the named domains can hold the pod: look at their nodes only, each
+            // domain's in scoring order, and keep the best (pool, score, node) overall.
+            let ki = &self.sched.topo.keys[&key];
+            let mut best: Option<(usize, u64, NodeId)> = None;
+            for d in &domains {
+                if pl.is_some_and(|pl| self.sched.topo.domain_blocked(pl, &key, d)) {
                     continue;
                 }
-                if reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r]) {
-                    chosen = Some(n);
-                    break 'pools;
+                let Some(set) = ki.nodes.get(d) else { continue };
+                if let Some(&c) = set.iter().find(|(_, _, n)| fits(*n))
+                    && best.is_none_or(|b| c < b)
+                {
+                    best = Some(c);
+                }
+            }
+            chosen = best.map(|(_, _, n)| n);
+        } else {
+            'pools: for pool in 0..self.sched.pools.len() {
+                for &(_, n) in &self.sched.pools[pool] {
+                    let node = &self.nodes[n];
+                    if self.node_fits_static(node, &spec.spec, extra).is_err() {
+                        // Pool-wide properties (taints, pool labels) fail for every node alike.
+                        if node.taints.iter().any(|t| {
+                            (t.effect == "NoSchedule" || t.effect == "NoExecute")
+                                && !spec
+                                    .spec
+                                    .tolerations
+                                    .iter()
+                                    .any(|tol| tol.tolerates(&t.key, &t.value, &t.effect))
+                        }) {
+                            continue 'pools;
+                        }
+                        continue;
+                    }
+                    if fits(n) {
+                        chosen = Some(n);
+                        break 'pools;
+                    }
                 }
             }
         }
@@ -218,9 +265,16 @@ impl World {
         }
         let spec = j.pod_template.clone();
         let reqs = j.pod_requests.clone();
+        let pl = p.placement.as_deref();
+        let extra: &[(Name, Name)] = pl.map(|pl| pl.node_selector.as_slice()).unwrap_or(&[]);
         let mut best: Option<(PreemptionKey, Vec<PodId>)> = None;
         for (n, node) in self.nodes.iter().enumerate() {
-            if node.cordoned || self.node_fits_static(node, &spec.spec).is_err() {
+            // Inter-pod (anti-)affinity is taken as it stands: JobSet's terms only match
+            // pods of the same priority, which preemption never removes.
+            if node.cordoned
+                || self.node_fits_static(node, &spec.spec, extra).is_err()
+                || self.sched.topo.check(pl, n).is_err()
+            {
                 continue;
             }
             let mut lower: Vec<(i32, PodId)> = node
@@ -308,10 +362,14 @@ impl World {
         let p = self.pods.get_mut(pid).expect("exists");
         p.node = Some(n);
         p.unschedulable_reported = false;
+        if let Some(pl) = p.placement.as_deref() {
+            self.sched.topo.pod_moved(pl, n, 1);
+        }
         let ev = self.pod_event("PodScheduled", pid);
         self.emit(ev);
         self.kubelet_bound(pid);
         self.pod_changed(job);
+        self.podctl_watch(pid);
     }
 
     fn mark_unschedulable(&mut self, pid: PodId) {
@@ -330,13 +388,17 @@ impl World {
         self.emit(ev);
     }
 
-    /// `0/N nodes are available: ...` with a count per first failing filter.
+    /// `0/N nodes are available: ...` with a count per first failing filter
+    /// (filter order: static, resources, inter-pod affinity), sorted as
+    /// kube-scheduler sorts them (by the rendered `<count> <reason>` text).
     fn unschedulable_message(&self, pid: PodId) -> String {
         let p = self.pods.get(pid).expect("exists");
         let j = self.jobs.get(p.job).expect("exists");
+        let pl = p.placement.as_deref();
+        let extra: &[(Name, Name)] = pl.map(|pl| pl.node_selector.as_slice()).unwrap_or(&[]);
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for node in &self.nodes {
-            let reason = match self.node_fits_static(node, &j.pod_template.spec) {
+        for (id, node) in self.nodes.iter().enumerate() {
+            let reason = match self.node_fits_static(node, &j.pod_template.spec, extra) {
                 Err(r) => r.to_string(),
                 Ok(()) => match j
                     .pod_requests
@@ -345,12 +407,16 @@ impl World {
                 {
                     Some((r, _)) if *r == 2 => "Too many pods".to_string(),
                     Some((r, _)) => format!("Insufficient {}", self.resources[*r]),
-                    None => "node(s) were busy".to_string(),
+                    None => match self.sched.topo.check(pl, id) {
+                        Err(r) => r.to_string(),
+                        Ok(()) => "node(s) were busy".to_string(),
+                    },
                 },
             };
             *counts.entry(reason).or_default() += 1;
         }
-        let parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+        let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+        parts.sort();
         format!("0/{} nodes are available: {}.", self.nodes.len(), parts.join(", "))
     }
 }

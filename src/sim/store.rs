@@ -94,6 +94,8 @@ pub struct JobStamp {
     pub key_context: Arc<crate::controllers::naming::KeyContext>,
     /// Template metadata shared by every Job of the replicated Job.
     pub template_meta: Arc<TemplateMeta>,
+    /// `jobset.sigs.k8s.io/job-key` (SHA-1 of `<namespace>/<job name>`), computed once.
+    pub job_key: Name,
 }
 
 impl JobStamp {
@@ -169,6 +171,8 @@ pub struct JobObj {
     pub synced_completions: Option<i32>,
     /// Per-index counted and ignored failures and the last failure time (backoffLimitPerIndex).
     pub index_failures: BTreeMap<i32, (u32, u32, Millis)>,
+    /// Consecutive syncs whose pod creations failed (API error backoff 1 s doubling to 60 s).
+    pub create_failures: u32,
 }
 
 impl JobObj {
@@ -244,6 +248,8 @@ pub struct PodObj {
     pub in_place_attempt: Option<i32>,
     pub agent_attempt: Option<i32>,
     pub barrier_down: bool,
+    /// JobSet pods: the job-key and priority labels and what the pod webhook did (exclusive placement).
+    pub placement: Option<Box<super::placement::PodPlacement>>,
 }
 
 /// A PersistentVolumeClaim created for a volume claim policy (§15).

@@ -64,6 +64,8 @@ scenario_cases! {
     upstream_volume_claim_policy_single_pvc => "scenarios/upstream/volume-claim-policy-single-pvc.yaml",
     upstream_simple_group => "scenarios/upstream/simple-group.yaml",
     chaos_64 => "scenarios/chaos-64.yaml",
+    exclusive_placement => "scenarios/exclusive-placement.yaml",
+    upstream_tpu_multislice => "scenarios/upstream/tpu-multislice.yaml",
     upstream_failjobset_action => "scenarios/upstream/failjobset-action.yaml",
     upstream_host_maintenance_event_model => "scenarios/upstream/host-maintenance-event-model.yaml",
     upstream_onjobfailurereasons_present_podfailurepolicy => "scenarios/upstream/onjobfailurereasons-present-podfailurepolicy.yaml",

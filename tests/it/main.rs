@@ -11,6 +11,7 @@ mod hardship;
 mod invariants;
 mod job_controller;
 mod lifecycle;
+mod placement;
 mod probes;
 mod properties;
 mod robustness;

@@ -85,6 +85,8 @@ struct Case {
     crash_first_attempt: Option<(usize, u8)>,
     faults: Vec<(u16, Fault)>,
     random_node_mtbf_h: Option<u16>,
+    /// Exclusive placement by `rack`, racks of this many consecutive nodes.
+    exclusive_rack: Option<u8>,
 }
 
 fn rjob() -> impl Strategy<Value = RJob> {
@@ -162,6 +164,7 @@ fn case() -> impl Strategy<Value = Case> {
             proptest::option::of((0..n, 1u8..=2)),
             proptest::collection::vec(fault(n, nodes), 0..=4),
             proptest::option::of(2u16..=48),
+            proptest::option::weighted(0.25, 1u8..=3),
         )
             .prop_map(
                 |(
@@ -175,6 +178,7 @@ fn case() -> impl Strategy<Value = Case> {
                     crash_first_attempt,
                     faults,
                     random_node_mtbf_h,
+                    exclusive_rack,
                 )| Case {
                     nodes,
                     gpus_per_node,
@@ -186,6 +190,7 @@ fn case() -> impl Strategy<Value = Case> {
                     crash_first_attempt,
                     faults,
                     random_node_mtbf_h,
+                    exclusive_rack,
                 },
             )
     })
@@ -208,12 +213,23 @@ fn render(c: &Case, title: &str) -> String {
         c.gpus_per_node
     )
     .unwrap();
+    if let Some(per) = c.exclusive_rack {
+        writeln!(w, "    topology: [{{key: rack, nodesPerDomain: {per}}}]").unwrap();
+    }
     writeln!(
         w,
         "jobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet"
     )
     .unwrap();
-    writeln!(w, "    metadata: {{name: p}}\n    spec:").unwrap();
+    if c.exclusive_rack.is_some() {
+        writeln!(
+            w,
+            "    metadata: {{name: p, annotations: {{alpha.jobset.sigs.k8s.io/exclusive-topology: rack}}}}\n    spec:"
+        )
+        .unwrap();
+    } else {
+        writeln!(w, "    metadata: {{name: p}}\n    spec:").unwrap();
+    }
     if c.suspended_at_start {
         writeln!(w, "      suspend: true").unwrap();
     }
