@@ -980,7 +980,7 @@ pub fn fitted_scenario(
                 taints: Vec::new(),
                 topology: Vec::new(),
             }],
-            queues: Vec::new(),
+            queues: Default::default(),
             priority_classes: Vec::new(),
         },
         timing: Timing::default(),

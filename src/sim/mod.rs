@@ -10,6 +10,7 @@ pub mod invariants;
 mod jobctl;
 mod kubelet;
 mod lifecycle;
+pub mod kueue;
 pub mod queue;
 mod scheduler;
 pub mod store;
@@ -49,6 +50,8 @@ pub enum Ev {
     Checkpoint(usize),
     /// The in-place restart agent of a pod acts on what it observes (src/sim/agent.rs).
     AgentSync(PodId, u32),
+    KueueSync(JobSetId, u64),
+    KueueSchedule,
 }
 
 fn is_background(ev: &Ev) -> bool {
@@ -134,6 +137,8 @@ pub struct World {
     pub history: BTreeMap<(String, String), JobSetSummaryRecord>,
     /// The invariant checker, when enabled; it only observes.
     pub invariants: Option<invariants::Checker>,
+    /// Kueue-style admission state (Workloads, quota usage), `src/sim/kueue.rs`.
+    pub kueue: kueue::KueueState,
 }
 
 /// What the summary keeps about each JobSet, even after it is deleted.
@@ -214,6 +219,7 @@ impl World {
             rejections: Vec::new(),
             history: BTreeMap::new(),
             invariants: opts.check_invariants.then(invariants::Checker::default),
+            kueue: kueue::KueueState::default(),
         };
         w.build_nodes();
         w.start_random_faults();
@@ -375,6 +381,12 @@ impl World {
             Ev::ContainerRestart(p, g) => self.container_restart(p, g),
             Ev::PodTerminated(p, g) => self.pod_terminated(p, g),
             Ev::AgentSync(p, g) => self.agent_sync(p, g),
+            Ev::KueueSync(id, g) => {
+                if self.kueue.queue.take(id, g) {
+                    self.kueue_sync(id);
+                }
+            }
+            Ev::KueueSchedule => self.kueue_schedule(),
             Ev::Checkpoint(i) => {
                 let sc = self.sc.clone();
                 if let Some(o) = expect::state_outcome(&sc.expect[i], self) {
