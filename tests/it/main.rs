@@ -12,6 +12,7 @@ mod job_controller;
 mod lifecycle;
 mod probes;
 mod properties;
+mod queues;
 mod robustness;
 mod scenarios;
 mod sweep;
