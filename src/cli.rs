@@ -1145,7 +1145,11 @@ fn describe_queue_doc(kind: &str, name: &str, cfg: &crate::scenario::kueue::Queu
                 .flat_map(|g| &g.flavors)
                 .flat_map(|f| {
                     f.quota.iter().map(move |(r, q)| {
-                        format!("{r} {} in flavor {}", crate::units::format_quantity(crate::units::Quantity(*q)), f.name)
+                        format!(
+                            "{r} {} in flavor {}",
+                            crate::units::format_quantity(crate::units::Quantity(*q)),
+                            f.name
+                        )
                     })
                 })
                 .collect();

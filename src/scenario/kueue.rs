@@ -192,7 +192,9 @@ pub fn parse_short_queue(p: &str, v: &Value, cfg: &mut QueueConfig, d: &mut Diag
     let Some(mut q) = Obj::new(p, v, d) else { return };
     let name = q.req_str("name", d).unwrap_or_default();
     let cluster_queue = q.str("clusterQueue", d);
-    let quota = q.get("nominalQuota").map(|c| quantity_map(&format!("{p}.nominalQuota"), c, d));
+    let quota = q
+        .get("nominalQuota")
+        .map(|c| quantity_map(&format!("{p}.nominalQuota"), c, d));
     let strategy = parse_strategy(&mut q, d);
     let has_strategy = q.has("queueingStrategy");
     q.finish(d, &[]);
@@ -237,7 +239,10 @@ pub fn parse_short_queue(p: &str, v: &Value, cfg: &mut QueueConfig, d: &mut Diag
                 source: p.to_string(),
             });
         }
-        (Some(_), Some(_)) => d.error(p, "set either `nominalQuota` (a queue of its own) or `clusterQueue`, not both"),
+        (Some(_), Some(_)) => d.error(
+            p,
+            "set either `nominalQuota` (a queue of its own) or `clusterQueue`, not both",
+        ),
         (None, None) => d.error(
             p,
             "expected `nominalQuota` (a queue with its own quota), `clusterQueue` (a queue sharing another's quota) \
@@ -292,15 +297,21 @@ pub fn parse_kueue_doc(source: &str, doc: &Value, cfg: &mut QueueConfig, d: &mut
             let strategy = parse_strategy(&mut s, d);
             let mut groups = Vec::new();
             for (gp, gv) in s.list("resourceGroups", d) {
-                let Some(mut g) = Obj::new(gp.clone(), gv, d) else { continue };
+                let Some(mut g) = Obj::new(gp.clone(), gv, d) else {
+                    continue;
+                };
                 let covered = g.str_list("coveredResources", d);
                 let mut flavors = Vec::new();
                 for (fp, fv) in g.list("flavors", d) {
-                    let Some(mut f) = Obj::new(fp.clone(), fv, d) else { continue };
+                    let Some(mut f) = Obj::new(fp.clone(), fv, d) else {
+                        continue;
+                    };
                     let fname = f.req_str("name", d).unwrap_or_default();
                     let mut quota = BTreeMap::new();
                     for (rp, rv) in f.list("resources", d) {
-                        let Some(mut r) = Obj::new(rp.clone(), rv, d) else { continue };
+                        let Some(mut r) = Obj::new(rp.clone(), rv, d) else {
+                            continue;
+                        };
                         let rname = r.req_str("name", d).unwrap_or_default();
                         match r.get("nominalQuota").map(|q| (scalar_to_string(q), q)) {
                             Some((Some(text), _)) => match parse_quantity(&text) {
@@ -421,11 +432,13 @@ spec:
     fn typos_in_kueue_documents_name_the_nearest_field() {
         let mut cfg = QueueConfig::default();
         let mut d = Diags::default();
-        let lq = doc("apiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata: {name: q}\nspec: {clusterQueu: cq}\n");
+        let lq =
+            doc("apiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata: {name: q}\nspec: {clusterQueu: cq}\n");
         parse_kueue_doc("f.yaml", &lq, &mut cfg, &mut d);
         let all: Vec<String> = d.errors.iter().map(|e| e.to_string()).collect();
         assert!(
-            all.iter().any(|e| e.contains("spec.clusterQueu") && e.contains("did you mean \"clusterQueue\"")),
+            all.iter()
+                .any(|e| e.contains("spec.clusterQueu") && e.contains("did you mean \"clusterQueue\"")),
             "{all:?}"
         );
     }

@@ -348,7 +348,9 @@ fn parse_cluster(
     }
     for (p, v) in o.list("queues", d) {
         if v.get("manifest").is_some() {
-            let Some(mut q) = Obj::new(p.clone(), v, d) else { continue };
+            let Some(mut q) = Obj::new(p.clone(), v, d) else {
+                continue;
+            };
             let m = q.str("manifest", d);
             q.finish(d, &[]);
             if let Some(m) = m {

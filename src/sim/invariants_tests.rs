@@ -655,12 +655,16 @@ fn in_place_monotone() {
 
 /// A JobSet in queue `q` (8 cpu of 16) running for 10 minutes, one minute in: admitted, pods live.
 fn queued() -> World {
-    let t = text("", &rj("a", 2, 2, ""), "workload:\n- {runFor: 10m}\n").replace(
-        "timing:",
-        "  queues: [{name: q, nominalQuota: {cpu: \"16\"}}]\ntiming:",
+    let t = text("", &rj("a", 2, 2, ""), "workload:\n- {runFor: 10m}\n")
+        .replace("timing:", "  queues: [{name: q, nominalQuota: {cpu: \"16\"}}]\ntiming:");
+    let t = t.replace(
+        "metadata: {name: js}",
+        "metadata: {name: js, labels: {kueue.x-k8s.io/queue-name: q}}",
     );
-    let t = t.replace("metadata: {name: js}", "metadata: {name: js, labels: {kueue.x-k8s.io/queue-name: q}}");
-    let t = t.replace("containers: [{name: c, image: x}]", "containers: [{name: c, image: x, resources: {requests: {cpu: \"2\"}}}]");
+    let t = t.replace(
+        "containers: [{name: c, image: x}]",
+        "containers: [{name: c, image: x, resources: {requests: {cpu: \"2\"}}}]",
+    );
     let mut w = world(&t);
     step_to(&mut w, 60_000);
     assert!(w.kueue.workloads.values().any(|wl| wl.holds_quota()), "admitted");
@@ -671,7 +675,14 @@ fn queued() -> World {
 fn quota_usage_consistent() {
     let mut w = queued();
     clean(&mut w);
-    let u = w.kueue.usage.get_mut("q").expect("usage").values_mut().next().expect("cpu");
+    let u = w
+        .kueue
+        .usage
+        .get_mut("q")
+        .expect("usage")
+        .values_mut()
+        .next()
+        .expect("cpu");
     *u += 1000;
     fires(&mut w, "quota-usage-consistent");
 }
@@ -689,7 +700,14 @@ fn quota_within_nominal() {
     for rj in &mut js_mut(&mut w).js.spec.replicated_jobs {
         rj.replicas = Some(6);
     }
-    let u = w.kueue.usage.get_mut("q").expect("usage").values_mut().next().expect("cpu");
+    let u = w
+        .kueue
+        .usage
+        .get_mut("q")
+        .expect("usage")
+        .values_mut()
+        .next()
+        .expect("cpu");
     *u *= 3;
     fires(&mut w, "quota-within-nominal");
 }

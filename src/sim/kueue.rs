@@ -117,7 +117,10 @@ pub struct KueueState {
 enum Fit {
     Yes(Admission),
     /// Does not fit now (waiting) or never (`never`), with Kueue's message.
-    No { never: bool, message: String },
+    No {
+        never: bool,
+        message: String,
+    },
 }
 
 /// The pod sets of a JobSet as Kueue builds them: one per replicated Job,
@@ -296,7 +299,9 @@ impl World {
 
     /// A Kubernetes Event recorded on the JobSet by Kueue.
     fn kueue_k8s_event(&mut self, id: JobSetId, reason: &str, message: String) {
-        let Some(wl) = self.kueue.workloads.get(&id) else { return };
+        let Some(wl) = self.kueue.workloads.get(&id) else {
+            return;
+        };
         let mut ev = TraceEvent {
             event: "Event",
             ..Default::default()
@@ -370,7 +375,11 @@ impl World {
                 wl.state = WlState::Finished;
                 wl.pending = None;
                 let ns = wl.namespace.clone();
-                self.kueue_k8s_event(id, "FinishedWorkload", format!("Workload '{ns}/{wl_name}' is declared finished"));
+                self.kueue_k8s_event(
+                    id,
+                    "FinishedWorkload",
+                    format!("Workload '{ns}/{wl_name}' is declared finished"),
+                );
                 self.kueue_wake();
             }
             return;
@@ -563,12 +572,12 @@ impl World {
         for id in pending {
             let wl = &self.kueue.workloads[&id];
             match cfg.local_queue(&wl.namespace, &wl.queue) {
-                Some(lq) => by_cq.entry(lq.cluster_queue.as_str()).or_default().push((
-                    -wl.priority,
-                    wl.created,
-                    wl.seq,
-                    id,
-                )),
+                Some(lq) => {
+                    by_cq
+                        .entry(lq.cluster_queue.as_str())
+                        .or_default()
+                        .push((-wl.priority, wl.created, wl.seq, id))
+                }
                 None => {
                     let msg = format!("LocalQueue {} doesn't exist", wl.queue);
                     self.set_pending(id, "Inadmissible", msg);
@@ -599,7 +608,9 @@ impl World {
     }
 
     fn set_pending(&mut self, id: JobSetId, reason: &str, message: String) {
-        let Some(wl) = self.kueue.workloads.get_mut(&id) else { return };
+        let Some(wl) = self.kueue.workloads.get_mut(&id) else {
+            return;
+        };
         let p = Some((reason.to_string(), message.clone()));
         if wl.pending == p {
             return;

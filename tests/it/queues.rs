@@ -29,7 +29,9 @@ fn admitted(w: &World) -> Vec<(u64, String)> {
 }
 
 fn terminal(w: &World, name: &str) -> String {
-    w.history[&("default".to_string(), name.to_string())].terminal_state.clone()
+    w.history[&("default".to_string(), name.to_string())]
+        .terminal_state
+        .clone()
 }
 
 fn pods_of(w: &World, name: &str) -> usize {
@@ -69,11 +71,17 @@ fn strict_fifo_head_blocks_a_later_jobset_that_would_fit_but_best_effort_lets_it
     let tail = "workload:\n- {runFor: 30m}\n";
     let strict = run(scenario(&(head(GPU32) + &jobs + tail)));
     let c_strict = admitted(&strict).into_iter().find(|(_, n)| n == "c").unwrap().0;
-    assert!(c_strict > 30 * 60_000, "StrictFIFO: c waits for a to finish ({c_strict} ms)");
+    assert!(
+        c_strict > 30 * 60_000,
+        "StrictFIFO: c waits for a to finish ({c_strict} ms)"
+    );
     let best = head("  - {name: q, nominalQuota: {nvidia.com/gpu: \"32\"}, queueingStrategy: BestEffortFIFO}\n");
     let best = run(scenario(&(best + &jobs + tail)));
     let c_best = admitted(&best).into_iter().find(|(_, n)| n == "c").unwrap().0;
-    assert!(c_best < 3 * 60_000, "BestEffortFIFO: c passes the blocked b ({c_best} ms)");
+    assert!(
+        c_best < 3 * 60_000,
+        "BestEffortFIFO: c passes the blocked b ({c_best} ms)"
+    );
     let b_best = admitted(&best).into_iter().find(|(_, n)| n == "b").unwrap().0;
     assert!(b_best > 30 * 60_000);
 }
@@ -113,7 +121,9 @@ fn a_jobset_needing_33_gpus_on_a_32_quota_is_never_admitted() {
 fn quota_returns_on_completion_and_the_waiting_jobset_starts_after() {
     let text = head(GPU32) + &js("a", "q", "0s", 4, 8) + &js("b", "q", "1m", 4, 8) + "workload:\n- {runFor: 20m}\n";
     let w = run(scenario(&text));
-    let done_a = w.history[&("default".to_string(), "a".to_string())].finished_at.unwrap();
+    let done_a = w.history[&("default".to_string(), "a".to_string())]
+        .finished_at
+        .unwrap();
     let b = admitted(&w).into_iter().find(|(_, n)| n == "b").unwrap().0;
     assert!(b > done_a, "b admitted at {b}, after a finished at {done_a}");
     assert!(b - done_a <= 100, "promptly: one reconcile and one scheduler pass");
@@ -144,7 +154,11 @@ fn suspending_an_admitted_jobset_evicts_it_and_resuming_requeues_it() {
     assert_eq!(ev[0].t, 10 * 60_000);
     let adm = admitted(&w);
     let names: Vec<&str> = adm.iter().map(|(_, n)| n.as_str()).collect();
-    assert_eq!(names, ["a", "b", "a"], "a, then b in a's freed quota, then a again after b");
+    assert_eq!(
+        names,
+        ["a", "b", "a"],
+        "a, then b in a's freed quota, then a again after b"
+    );
     // b is admitted only once a is suspended and its Jobs report no active pods (the pods may
     // still be terminating, as with Kubernetes' Job `active` count).
     let suspended_a = events(&w, "JobSuspended")
@@ -154,7 +168,9 @@ fn suspending_an_admitted_jobset_evicts_it_and_resuming_requeues_it() {
         .max()
         .unwrap();
     assert!(adm[1].0 > suspended_a && suspended_a > 10 * 60_000, "{adm:?}");
-    let done_b = w.history[&("default".to_string(), "b".to_string())].finished_at.unwrap();
+    let done_b = w.history[&("default".to_string(), "b".to_string())]
+        .finished_at
+        .unwrap();
     assert!(adm[2].0 > done_b, "a re-admitted after b finished");
     assert_eq!(terminal(&w, "a"), "Completed");
     let s = jobset_sim::cli::summarize(&w);
@@ -250,14 +266,18 @@ fn bad_queue_definitions_are_exit_two_with_the_nearest_name() {
         "{}",
         o.stderr
     );
-    let o = bad("name: x\ncluster:\n  queues:\n  - {name: research, nominalQuota: {cpu: \"1\"}}\n  - {name: b, clusterQueue: reseach}\n");
+    let o = bad(
+        "name: x\ncluster:\n  queues:\n  - {name: research, nominalQuota: {cpu: \"1\"}}\n  - {name: b, clusterQueue: reseach}\n",
+    );
     assert_eq!(o.code, 2);
     assert!(
-        o.stderr.contains("ClusterQueue \"reseach\", which is not defined; did you mean \"research\"?"),
+        o.stderr
+            .contains("ClusterQueue \"reseach\", which is not defined; did you mean \"research\"?"),
         "{}",
         o.stderr
     );
-    let o = bad("name: x\ncluster:\n  queues:\n  - {name: a, nominalQuota: {cpu: \"1\"}, queueingStrategy: StrictFifo}\n");
+    let o =
+        bad("name: x\ncluster:\n  queues:\n  - {name: a, nominalQuota: {cpu: \"1\"}, queueingStrategy: StrictFifo}\n");
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("did you mean \"StrictFIFO\"?"), "{}", o.stderr);
     let o = bad("name: x\ncluster:\n  queues:\n  - {name: a}\n");
