@@ -526,7 +526,7 @@ impl World {
         let Some(wl) = self.kueue.workloads.get_mut(&id) else {
             return false;
         };
-        if wl.state == WlState::Finished || wl.active == !suspend {
+        if wl.state == WlState::Finished || wl.active != suspend {
             return true;
         }
         wl.active = !suspend;
