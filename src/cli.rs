@@ -388,6 +388,24 @@ pub struct JobSetSummary {
     /// Training model (when the scenario has one for this JobSet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub training: Option<TrainingSummary>,
+    /// Queue admission (when the JobSet named a queue and the scenario has queues).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueSummary>,
+}
+
+/// How a queued JobSet fared in its queue (times in ms).
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSummary {
+    pub queue: String,
+    pub cluster_queue: Option<String>,
+    pub admitted_at_ms: Option<u64>,
+    /// Time spent waiting for quota (every wait summed; up to the end of the run if still waiting).
+    pub waited_ms: u64,
+    pub admissions: u32,
+    pub evictions: u32,
+    /// Why it is not admitted (Kueue's QuotaReserved=False reason and message), if it is not.
+    pub pending: Option<String>,
 }
 
 /// Completion, lost work and goodput of a training JobSet (integers: ms and ppm).
@@ -466,6 +484,21 @@ pub fn summarize(w: &World) -> RunSummary {
                         goodput_ppm: ((u128::from(t.progress) * 1_000_000) / u128::from(elapsed)) as u64,
                     }
                 }),
+                queue: w.kueue.records.get(&(ns.clone(), name.clone())).map(|r| QueueSummary {
+                    queue: r.queue.clone(),
+                    cluster_queue: r.cluster_queue.clone(),
+                    admitted_at_ms: r.first_admitted,
+                    waited_ms: r.waited + r.waiting_since.map(|s| w.now.saturating_sub(s)).unwrap_or(0),
+                    admissions: r.admissions,
+                    evictions: r.evictions,
+                    pending: r.pending.as_ref().map(|(reason, msg)| {
+                        if r.never_fits {
+                            format!("{reason}: {msg} (it can never fit the queue's nominal quota)")
+                        } else {
+                            format!("{reason}: {msg}")
+                        }
+                    }),
+                }),
             })
             .collect(),
         invariant_violation: match &w.stop {
@@ -502,6 +535,27 @@ fn print_text_summary(w: &World, s: &RunSummary) {
         );
         if let Some(c) = &js.cause {
             println!("    cause: {c}");
+        }
+        if let Some(q) = &js.queue {
+            let cq = q
+                .cluster_queue
+                .as_ref()
+                .map(|c| format!(" (ClusterQueue {c})"))
+                .unwrap_or_default();
+            match q.admitted_at_ms {
+                Some(t) => println!(
+                    "    queue {}{cq}: admitted at {} after waiting {}; admissions {}, evictions {}",
+                    q.queue,
+                    fd(t),
+                    fd(q.waited_ms),
+                    q.admissions,
+                    q.evictions
+                ),
+                None => println!("    queue {}{cq}: never admitted (waited {})", q.queue, fd(q.waited_ms)),
+            }
+            if let Some(p) = &q.pending {
+                println!("    queue pending: {p}");
+            }
         }
         if let Some(t) = &js.training {
             println!(
@@ -814,6 +868,7 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
     let mut rejected = 0;
     let mut not_terminal = 0;
     let classes = priority_classes_in(files);
+    let queues = queues_in(files);
     for f in files {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
@@ -839,6 +894,21 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
             } else {
                 f.display().to_string()
             };
+            if crate::scenario::kueue::is_kueue_doc(doc) {
+                let mut one = crate::scenario::kueue::QueueConfig::default();
+                let mut d = crate::input::Diags::default();
+                crate::scenario::kueue::parse_kueue_doc(&loc, doc, &mut one, &mut d);
+                if d.has_errors() {
+                    for e in &d.errors {
+                        eprintln!("error: {loc}: {e}");
+                    }
+                    bad_input = true;
+                    continue;
+                }
+                println!("{loc}: {}", describe_queue_doc(kind, name, &one));
+                report_not_simulated(&d.not_simulated, verbose);
+                continue;
+            }
             if kind != "JobSet" {
                 if kind == "PriorityClass" {
                     println!("{loc}: PriorityClass {name} (not a JobSet; used for pod priorities by --run)");
@@ -874,7 +944,11 @@ fn cmd_validate(files: &[PathBuf], print: bool, gates: Option<&str>, verbose: bo
                         println!("{}", serde_json::to_string_pretty(&js.to_value()).expect("serializes"));
                     }
                     if run {
-                        let sc = Arc::new(fitted_scenario(&manifest, g, &loc, &classes));
+                        let mut sc = fitted_scenario(&manifest, g, &loc, &classes);
+                        if queues.enabled() {
+                            sc.cluster.queues = queues.clone();
+                        }
+                        let sc = Arc::new(sc);
                         let w = run_scenario(sc, RunOptions::default());
                         let s = summarize(&w);
                         for j in &s.jobsets {
@@ -1041,7 +1115,7 @@ pub fn fitted_scenario(
                 topology: Vec::new(),
             }))
             .collect(),
-            queues: Vec::new(),
+            queues: Default::default(),
             priority_classes: Vec::new(),
         },
         timing: Timing::default(),
@@ -1090,4 +1164,70 @@ fn priority_classes_in(files: &[PathBuf]) -> std::collections::BTreeMap<String, 
         }
     }
     out
+}
+
+/// Kueue queue definitions among the given files (for `validate --run`); documents with
+/// errors are left out (they are reported when the file is validated).
+fn queues_in(files: &[PathBuf]) -> crate::scenario::kueue::QueueConfig {
+    let mut cfg = crate::scenario::kueue::QueueConfig::default();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok(docs) = crate::input::parse_yaml_documents(&text) else {
+            continue;
+        };
+        for d in docs.iter().filter(|d| crate::scenario::kueue::is_kueue_doc(d)) {
+            let mut one = cfg.clone();
+            let mut diags = crate::input::Diags::default();
+            crate::scenario::kueue::parse_kueue_doc(&f.display().to_string(), d, &mut one, &mut diags);
+            if !diags.has_errors() {
+                cfg = one;
+            }
+        }
+    }
+    cfg
+}
+
+/// One line on what `validate` understood of a Kueue document.
+fn describe_queue_doc(kind: &str, name: &str, cfg: &crate::scenario::kueue::QueueConfig) -> String {
+    let fmt_labels = |m: &std::collections::BTreeMap<String, String>| {
+        m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+    };
+    match kind {
+        "ResourceFlavor" => {
+            let labels = cfg.flavors.get(name).map(fmt_labels).unwrap_or_default();
+            format!("ResourceFlavor {name} (queue definition; nodeLabels: {{{labels}}})")
+        }
+        "ClusterQueue" => {
+            let Some(cq) = cfg.cluster_queue(name) else {
+                return format!("ClusterQueue {name}");
+            };
+            let quotas: Vec<String> = cq
+                .groups
+                .iter()
+                .flat_map(|g| &g.flavors)
+                .flat_map(|f| {
+                    f.quota.iter().map(move |(r, q)| {
+                        format!(
+                            "{r} {} in flavor {}",
+                            crate::units::format_quantity(crate::units::Quantity(*q)),
+                            f.name
+                        )
+                    })
+                })
+                .collect();
+            format!(
+                "ClusterQueue {name} (queue definition; {}, nominal quota: {})",
+                cq.strategy.as_str(),
+                quotas.join(", ")
+            )
+        }
+        _ => match cfg.local_queues.first() {
+            Some(lq) => format!(
+                "LocalQueue {}/{name} (queue definition; admits to ClusterQueue {})",
+                lq.namespace.as_deref().unwrap_or("default"),
+                lq.cluster_queue
+            ),
+            None => format!("LocalQueue {name}"),
+        },
+    }
 }

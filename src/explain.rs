@@ -98,6 +98,34 @@ pub fn explain(w: &World, jobset: &str) -> Result<String, ExplainError> {
         return Ok(out);
     }
 
+    if let Some(q) = w.kueue.records.get(&(ns.clone(), name.clone())) {
+        let cq = q
+            .cluster_queue
+            .as_deref()
+            .map(|c| format!(" (ClusterQueue {c})"))
+            .unwrap_or_default();
+        let waiting = q.waited + q.waiting_since.map(|s| w.now.saturating_sub(s)).unwrap_or(0);
+        match q.first_admitted {
+            Some(t) => {
+                let _ = writeln!(
+                    out,
+                    "queue {}{cq}: admitted at {} after waiting {} for quota; admissions {}, evictions {}",
+                    q.queue,
+                    fd(t),
+                    fd(waiting),
+                    q.admissions,
+                    q.evictions
+                );
+            }
+            None => {
+                let _ = writeln!(out, "queue {}{cq}: never admitted (waited {})", q.queue, fd(waiting));
+            }
+        }
+        if let Some((reason, msg)) = &q.pending {
+            let _ = writeln!(out, "queue pending: {reason}: {msg}");
+        }
+    }
+
     let decisions = locate_decisions(w, trace, &ns, &name);
     if decisions.is_empty() {
         let _ = writeln!(out, "no Job failure reached the JobSet");

@@ -44,6 +44,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "JobSetDeleted",
     "WorkloadAdmitted",
     "WorkloadEvicted",
+    "WorkloadPending",
     "UpdateRejected",
     "TrainingCompleted",
     "PersistentVolumeClaimCreated",
@@ -80,6 +81,8 @@ pub const FILTER_KEYS: &[&str] = &[
     "object",
     "exitCode",
     "cause",
+    "queue",
+    "clusterQueue",
 ];
 
 pub type Name = Arc<str>;
@@ -129,6 +132,11 @@ pub struct TraceEvent {
     pub exit_code: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// The LocalQueue a Workload event concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Name>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_queue: Option<Name>,
 }
 
 impl TraceEvent {
@@ -146,6 +154,8 @@ impl TraceEvent {
             &self.job,
             &self.pod,
             &self.node,
+            &self.queue,
+            &self.cluster_queue,
         ];
         for (tag, v) in names.iter().enumerate() {
             if let Some(v) = v {
@@ -216,6 +226,8 @@ impl TraceEvent {
             "object" => st(&self.object),
             "exitCode" => n(&self.exit_code),
             "cause" => st(&self.cause),
+            "queue" => s(&self.queue),
+            "clusterQueue" => s(&self.cluster_queue),
             _ => None,
         }
     }

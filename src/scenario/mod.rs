@@ -1,5 +1,6 @@
 //! Scenarios: the format-v1 parser and the resolved model the engine runs.
 
+pub mod kueue;
 pub mod model;
 pub mod parse;
 

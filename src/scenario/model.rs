@@ -43,7 +43,8 @@ pub struct Scenario {
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub pools: Vec<NodePool>,
-    pub queues: Vec<Queue>,
+    /// Queue definitions (`cluster.queues` and Kueue documents in manifests).
+    pub queues: super::kueue::QueueConfig,
     /// `cluster.priorityClasses`: (name, value, globalDefault).
     pub priority_classes: Vec<(String, i32, bool)>,
 }
@@ -64,12 +65,6 @@ pub struct Taint {
     pub key: String,
     pub value: String,
     pub effect: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Queue {
-    pub name: String,
-    pub nominal_quota: BTreeMap<String, i128>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -105,10 +105,10 @@ fn parse_root(
     let seed = o.u64("seed", d).unwrap_or(0);
     let horizon = o.duration("horizon", d).unwrap_or(7 * 86_400_000);
     let gates = parse_gates(o.obj("featureGates", d), d);
-    let cluster = parse_cluster(o.obj("cluster", d), d);
-    let timing = parse_timing(o.obj("timing", d), d);
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut found = Manifests::default();
+    let mut cluster = parse_cluster(o.obj("cluster", d), &base, d, manifest_problems, &mut found);
+    let timing = parse_timing(o.obj("timing", d), d);
     for (i, (p, item)) in o.list("jobsets", d).into_iter().enumerate() {
         parse_submission(&p, item, &base, manifests.get(&i), d, manifest_problems, &mut found);
     }
@@ -117,7 +117,16 @@ fn parse_root(
         skipped,
         not_simulated,
         classes: manifest_classes,
+        queues,
     } = found;
+    cluster.queues = queues;
+    manifest_problems.extend(
+        cluster
+            .queues
+            .check_references()
+            .into_iter()
+            .map(|p| format!("{}: {p}", file.display())),
+    );
     let mut workload = Vec::new();
     for (p, item) in o.list("workload", d) {
         if let Some(r) = parse_workload_rule(&p, item, d) {
@@ -281,7 +290,13 @@ fn resource_map(path: &str, v: &Value, d: &mut Diags) -> BTreeMap<String, i128> 
     out
 }
 
-fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
+fn parse_cluster(
+    o: Option<Obj<'_>>,
+    base: &Path,
+    d: &mut Diags,
+    manifest_problems: &mut Vec<String>,
+    found: &mut Manifests,
+) -> Cluster {
     let default_pool = || NodePool {
         name: "default".into(),
         count: 16,
@@ -300,7 +315,7 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
     let Some(mut o) = o else {
         return Cluster {
             pools: vec![default_pool()],
-            queues: Vec::new(),
+            queues: Default::default(),
             priority_classes: Vec::new(),
         };
     };
@@ -359,24 +374,19 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
     if !o.has("nodePools") {
         pools.push(default_pool());
     }
-    let mut queues = Vec::new();
     for (p, v) in o.list("queues", d) {
-        let Some(mut q) = Obj::new(p.clone(), v, d) else {
-            continue;
-        };
-        let name = q.req_str("name", d).unwrap_or_default();
-        let nominal_quota = q
-            .get("nominalQuota")
-            .map(|c| resource_map(&format!("{p}.nominalQuota"), c, d))
-            .unwrap_or_default();
-        q.finish(d, &[]);
-        queues.push(Queue { name, nominal_quota });
-    }
-    if !queues.is_empty() {
-        d.error(
-            o.at("queues"),
-            "queues (Kueue-style admission) are not implemented yet in this version",
-        );
+        if v.get("manifest").is_some() {
+            let Some(mut q) = Obj::new(p.clone(), v, d) else {
+                continue;
+            };
+            let m = q.str("manifest", d);
+            q.finish(d, &[]);
+            if let Some(m) = m {
+                read_queue_manifest(&format!("{p}.manifest"), &base.join(m), d, manifest_problems, found);
+            }
+        } else {
+            super::kueue::parse_short_queue(&p, v, &mut found.queues, d);
+        }
     }
     let mut priority_classes = Vec::new();
     for (p, v) in o.list("priorityClasses", d) {
@@ -396,7 +406,7 @@ fn parse_cluster(o: Option<Obj<'_>>, d: &mut Diags) -> Cluster {
     o.finish(d, &[]);
     Cluster {
         pools,
-        queues,
+        queues: Default::default(),
         priority_classes,
     }
 }
@@ -439,6 +449,51 @@ struct Manifests {
     not_simulated: Vec<String>,
     /// PriorityClass documents: (name, value, globalDefault).
     classes: Vec<(String, i32, bool)>,
+    /// `cluster.queues` and Kueue documents (ResourceFlavor, ClusterQueue, LocalQueue).
+    queues: super::kueue::QueueConfig,
+}
+
+/// Reads a `cluster.queues[i].manifest` file: Kueue documents only.
+fn read_queue_manifest(p: &str, path: &Path, d: &mut Diags, problems: &mut Vec<String>, found: &mut Manifests) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            d.error(p, format!("cannot read manifest {}: {e}", path.display()));
+            return;
+        }
+    };
+    let docs = match parse_yaml_documents(&text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            problems.push(format!("{}: {e}", path.display()));
+            return;
+        }
+    };
+    for (i, doc) in docs.iter().enumerate() {
+        let source = format!("{}#{i}", path.display());
+        if doc.is_null() {
+            continue;
+        }
+        if super::kueue::is_kueue_doc(doc) {
+            kueue_doc(&source, doc, problems, found);
+        } else {
+            let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("(no kind)");
+            problems.push(format!(
+                "{source}: {kind} is not a queue definition; expected one of: {}",
+                super::kueue::KUEUE_KINDS.join(", ")
+            ));
+        }
+    }
+}
+
+/// One Kueue document of a manifest file; its problems name the document.
+fn kueue_doc(source: &str, doc: &Value, problems: &mut Vec<String>, found: &mut Manifests) {
+    let mut md = Diags::default();
+    super::kueue::parse_kueue_doc(source, doc, &mut found.queues, &mut md);
+    problems.extend(md.errors.iter().map(|e| format!("{source}: {e}")));
+    found
+        .not_simulated
+        .extend(md.not_simulated.iter().map(|n| format!("{source}: {n}")));
 }
 
 fn parse_submission(
@@ -505,6 +560,10 @@ fn parse_submission(
                     "{source}: PriorityClass needs metadata.name and an integer value"
                 )),
             }
+            continue;
+        }
+        if super::kueue::is_kueue_doc(&doc) {
+            kueue_doc(&source, &doc, manifest_problems, found);
             continue;
         }
         if kind != "JobSet" {

@@ -40,6 +40,7 @@ impl World {
                 .entry(QUEUE_NAME_LABEL.into())
                 .or_insert_with(|| q.clone());
         }
+        self.kueue_default(&mut js);
         let key = (js.metadata.namespace.clone(), js.metadata.name.clone());
         let gates = self.gates();
         let reject = |w: &mut World, msg: String, record: bool| {
@@ -108,6 +109,7 @@ impl World {
         let ev = self.jobset_event("JobSetCreated", id);
         self.emit(ev);
         self.notify_jobset(id);
+        self.kueue_watch(id);
     }
 
     /// Runs the JobSet controller for one key and applies its plan.
@@ -315,6 +317,7 @@ impl World {
             }
         }
         self.notify_jobset(id);
+        self.kueue_watch(id);
     }
 
     /// Foreground deletion of a JobSet: children first, then the object.
@@ -329,6 +332,7 @@ impl World {
         });
         let jobs: Vec<JobId> = jso.jobs.values().copied().collect();
         let ns = jso.js.namespace().to_string();
+        self.kueue_watch(id);
         for j in jobs {
             self.delete_job(j, true);
         }
@@ -769,6 +773,11 @@ impl World {
             self.delete_jobset(id);
             return;
         }
+        if let UpdateAction::Suspend(s) = action
+            && self.kueue_user_suspend(id, *s)
+        {
+            return;
+        }
         let old = self.jobsets.get(id).expect("exists").js.clone();
         let mut value = old.to_value();
         match action {
@@ -814,6 +823,7 @@ impl World {
         jso.js = new;
         jso.rv = rv;
         self.notify_jobset(id);
+        self.kueue_watch(id);
     }
 
     fn user_delete(&mut self, kind: &str, name: &str, namespace: &str) {

@@ -270,6 +270,22 @@ pub const INVARIANTS: &[(&str, &str, &str)] = &[
         "engine",
         "time never goes back and never passes the horizon",
     ),
+    // Kueue-style queues (src/sim/kueue.rs).
+    (
+        "quota-usage-consistent",
+        "Kueue",
+        "a ClusterQueue's used quota per resource equals the sum of the requests of the JobSets whose Workloads hold a reservation in it",
+    ),
+    (
+        "quota-within-nominal",
+        "Kueue",
+        "0 ≤ used ≤ nominal quota for every flavor and resource of every ClusterQueue (nothing is admitted that does not fit)",
+    ),
+    (
+        "pods-only-when-admitted",
+        "Kueue",
+        "a queued JobSet that is not finished or deleting has live pods only while its Workload holds a quota reservation",
+    ),
 ];
 
 /// A broken invariant: which, when, and what was seen.
@@ -490,6 +506,9 @@ impl Checker {
         self.check_jobsets(w, store_changed, &mut out);
         self.check_jobs(w, &mut out);
         check_services(w, &mut out, &mut self.scratch);
+        if w.sc.cluster.queues.enabled() {
+            check_queues(w, &mut out);
+        }
         check_pvc_owners(w, &mut out);
         if !w.sched.topo.keys.is_empty() {
             check_placement(w, &mut out);
@@ -1878,6 +1897,91 @@ fn check_placement(w: &World, out: &mut Out<'_>) {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// Kueue quota accounting and admission (`quota-*`, `pods-only-when-admitted`).
+fn check_queues(w: &World, out: &mut Out<'_>) {
+    let cfg = &w.sc.cluster.queues;
+    for cq in &cfg.cluster_queues {
+        let used = w.kueue.usage.get(&cq.name);
+        let covered: Vec<&String> = cq.groups.iter().flat_map(|g| &g.covered).collect();
+        // Σ over reserving Workloads of their JobSet's requests (from the stored JobSet while it exists).
+        let mut expected: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut holders = Vec::new();
+        for (id, wl) in &w.kueue.workloads {
+            if wl.admission.as_ref().is_none_or(|a| a.cluster_queue != cq.name) {
+                continue;
+            }
+            holders.push(wl.jobset.to_string());
+            let podsets = match w.jobsets.get(*id) {
+                Some(jso) => super::kueue::podsets_of(&jso.js),
+                None => wl.podsets.clone(),
+            };
+            for r in &covered {
+                *expected.entry(r.as_str()).or_default() += podsets.iter().map(|p| p.total(r)).sum::<i128>();
+            }
+        }
+        for r in &covered {
+            let actual: i128 = used
+                .map(|u| u.iter().filter(|((_, res), _)| res == *r).map(|(_, v)| *v).sum())
+                .unwrap_or(0);
+            let want = expected.get(r.as_str()).copied().unwrap_or(0);
+            if actual != want {
+                out.fail(
+                    "quota-usage-consistent",
+                    format!(
+                        "ClusterQueue {}: used {r} is {actual} but the JobSets holding a reservation ({}) request {want}",
+                        cq.name,
+                        holders.join(", ")
+                    ),
+                );
+            }
+        }
+        for ((flavor, r), v) in used.into_iter().flatten() {
+            let nominal = cq.nominal(flavor, r);
+            if *v < 0 || *v > nominal {
+                out.fail(
+                    "quota-within-nominal",
+                    format!(
+                        "ClusterQueue {}: used {r} in flavor {flavor} is {v}, nominal quota {nominal}",
+                        cq.name
+                    ),
+                );
+            }
+        }
+    }
+    for (id, jso) in w.jobsets.iter() {
+        let queued = jso
+            .js
+            .metadata
+            .labels
+            .get(QUEUE_NAME_LABEL)
+            .is_some_and(|q| !q.is_empty());
+        let finished = condition_true(&jso.js.status.conditions, COND_COMPLETED)
+            || condition_true(&jso.js.status.conditions, COND_FAILED);
+        if !queued || finished || jso.deletion.is_some() {
+            continue;
+        }
+        if w.kueue.workloads.get(&id).is_some_and(|wl| wl.holds_quota()) {
+            continue;
+        }
+        let live = jso
+            .jobs
+            .values()
+            .filter_map(|j| w.jobs.get(*j))
+            .flat_map(|j| j.pods.iter().map(|(_, p)| *p))
+            .filter_map(|p| w.pods.get(p))
+            .find(|p| p.deletion.is_none() && !p.phase.terminal());
+        if let Some(p) = live {
+            out.fail(
+                "pods-only-when-admitted",
+                format!(
+                    "JobSet {}/{} has live pod {} but its Workload holds no quota reservation",
+                    jso.namespace, jso.name, p.name
+                ),
+            );
         }
     }
 }

@@ -651,6 +651,76 @@ fn in_place_monotone() {
     fires(&mut w, "in-place-monotone");
 }
 
+// ---------------------------------------------------------------- Kueue queues
+
+/// A JobSet in queue `q` (8 cpu of 16) running for 10 minutes, one minute in: admitted, pods live.
+fn queued() -> World {
+    let t = text("", &rj("a", 2, 2, ""), "workload:\n- {runFor: 10m}\n")
+        .replace("timing:", "  queues: [{name: q, nominalQuota: {cpu: \"16\"}}]\ntiming:");
+    let t = t.replace(
+        "metadata: {name: js}",
+        "metadata: {name: js, labels: {kueue.x-k8s.io/queue-name: q}}",
+    );
+    let t = t.replace(
+        "containers: [{name: c, image: x}]",
+        "containers: [{name: c, image: x, resources: {requests: {cpu: \"2\"}}}]",
+    );
+    let mut w = world(&t);
+    step_to(&mut w, 60_000);
+    assert!(w.kueue.workloads.values().any(|wl| wl.holds_quota()), "admitted");
+    w
+}
+
+#[test]
+fn quota_usage_consistent() {
+    let mut w = queued();
+    clean(&mut w);
+    let u = w
+        .kueue
+        .usage
+        .get_mut("q")
+        .expect("usage")
+        .values_mut()
+        .next()
+        .expect("cpu");
+    *u += 1000;
+    fires(&mut w, "quota-usage-consistent");
+}
+
+#[test]
+fn quota_within_nominal() {
+    let mut w = queued();
+    // Triple the JobSet (24 cpu) and its reservation alike: usage still equals the holders'
+    // requests, but exceeds the nominal quota of 16.
+    let id = js_id(&w);
+    let wl = w.kueue.workloads.get_mut(&id).expect("workload");
+    for p in &mut wl.podsets {
+        p.count *= 3;
+    }
+    for rj in &mut js_mut(&mut w).js.spec.replicated_jobs {
+        rj.replicas = Some(6);
+    }
+    let u = w
+        .kueue
+        .usage
+        .get_mut("q")
+        .expect("usage")
+        .values_mut()
+        .next()
+        .expect("cpu");
+    *u *= 3;
+    fires(&mut w, "quota-within-nominal");
+}
+
+#[test]
+fn pods_only_when_admitted() {
+    let mut w = queued();
+    let id = js_id(&w);
+    w.kueue.workloads.get_mut(&id).expect("workload").admission = None;
+    w.kueue.usage.clear();
+    fires(&mut w, "pods-only-when-admitted");
+}
+
 #[test]
 fn a_violation_stops_the_run_with_the_invariant_the_time_and_the_event() {
     let mut w = basic();

@@ -10,6 +10,7 @@ mod hardship;
 pub mod invariants;
 mod jobctl;
 mod kubelet;
+pub mod kueue;
 mod lifecycle;
 pub mod placement;
 pub mod queue;
@@ -58,6 +59,8 @@ pub enum Ev {
     ControllerResync(u8),
     /// Hardship `slowDeletion`: a deleted Job is finally gone from the store.
     JobGone(JobId),
+    KueueSync(JobSetId, u64),
+    KueueSchedule,
 }
 
 fn is_background(ev: &Ev) -> bool {
@@ -154,6 +157,8 @@ pub struct World {
     hardship: Option<Box<hardship::HardshipState>>,
     /// Set while a Job sync whose status write will conflict runs: its status events are dropped.
     mute_job_status: bool,
+    /// Kueue-style admission state (Workloads, quota usage), `src/sim/kueue.rs`.
+    pub kueue: kueue::KueueState,
 }
 
 /// What the summary keeps about each JobSet, even after it is deleted.
@@ -240,6 +245,7 @@ impl World {
                 .as_ref()
                 .map(|h| Box::new(hardship::HardshipState::new(h, seed))),
             mute_job_status: false,
+            kueue: kueue::KueueState::default(),
         };
         w.build_nodes();
         w.start_random_faults();
@@ -417,6 +423,12 @@ impl World {
                     self.podctl_reconcile(p);
                 }
             }
+            Ev::KueueSync(id, g) => {
+                if self.kueue.queue.take(id, g) {
+                    self.kueue_sync(id);
+                }
+            }
+            Ev::KueueSchedule => self.kueue_schedule(),
             Ev::Checkpoint(i) => {
                 let sc = self.sc.clone();
                 if let Some(o) = expect::state_outcome(&sc.expect[i], self) {

@@ -51,6 +51,7 @@ macro_rules! scenario_cases {
 
 scenario_cases! {
     quickstart => "scenarios/quickstart.yaml",
+    two_tenant_queues => "scenarios/two-tenant-queues.yaml",
     coordinator_dns => "scenarios/coordinator-dns.yaml",
     node_failure_default => "scenarios/node-failure-default.yaml",
     success_policy_any => "scenarios/success-policy-any.yaml",
@@ -75,6 +76,7 @@ scenario_cases! {
     upstream_restartjobset_action => "scenarios/upstream/restartjobset-action.yaml",
     upstream_restartjobsetandignoremaxrestarts_action => "scenarios/upstream/restartjobsetandignoremaxrestarts-action.yaml",
     upstream_simple_failure_policy => "scenarios/upstream/simple-failure-policy.yaml",
+    upstream_tpu_multislice_queue => "scenarios/upstream/tpu-multislice-queue.yaml",
     upstream_startup_driver_ready => "scenarios/upstream/startup-driver-ready.yaml",
     upstream_depends_on => "scenarios/upstream/depends-on.yaml",
     upstream_multiple_depends_on => "scenarios/upstream/multiple-depends-on.yaml",

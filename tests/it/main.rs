@@ -14,6 +14,7 @@ mod lifecycle;
 mod placement;
 mod probes;
 mod properties;
+mod queues;
 mod robustness;
 mod scenarios;
 mod sweep;

@@ -54,7 +54,13 @@ fn every_upstream_jobset_runs_to_a_terminal_state_with_all_gates_on() {
         "{}",
         o.stdout
     );
-    for kind in ["ServiceAccount", "ClusterQueue", "Workload", "PodGroup", "Workflow"] {
+    assert!(
+        o.stdout
+            .contains("ClusterQueue multislice-cluster-queue (queue definition;"),
+        "Kueue documents are understood, not skipped\n{}",
+        o.stdout
+    );
+    for kind in ["ServiceAccount", "Workload", "PodGroup", "Workflow"] {
         assert!(
             o.stdout.contains(&format!("skipped {kind}")),
             "non-JobSet documents are reported by kind: {kind}\n{}",
