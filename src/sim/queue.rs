@@ -28,6 +28,8 @@ pub struct EventQueue<E> {
     front: Option<((Millis, u8), usize)>,
     /// The bucket of the last push (cache that skips the map).
     last: Option<((Millis, u8), usize)>,
+    /// A push went to `keys` with a key smaller than `front`'s.
+    earlier: bool,
     len: usize,
 }
 
@@ -39,6 +41,7 @@ impl<E> Default for EventQueue<E> {
             free: Vec::new(),
             front: None,
             last: None,
+            earlier: false,
             len: 0,
         }
     }
@@ -63,6 +66,9 @@ impl<E> EventQueue<E> {
                             }
                         };
                         self.keys.insert(key, b);
+                        if self.front.is_some_and(|(fk, _)| key < fk) {
+                            self.earlier = true;
+                        }
                         b
                     }
                 };
@@ -75,6 +81,13 @@ impl<E> EventQueue<E> {
 
     /// Makes `front` the bucket with the smallest key; false when the queue is empty.
     fn settle(&mut self) -> bool {
+        if !self.earlier
+            && let Some((_, b)) = self.front
+            && !self.buckets[b].is_empty()
+        {
+            return true;
+        }
+        self.earlier = false;
         loop {
             match self.front {
                 Some((k, b)) if self.buckets[b].is_empty() => {
