@@ -95,6 +95,10 @@ impl<E> EventQueue<E> {
                     if self.last.is_some_and(|(lk, _)| lk == k) {
                         self.last = None;
                     }
+                    // A drained wave's bucket gives its room back (thousands of buckets are reused).
+                    if self.buckets[b].capacity() > 64 {
+                        self.buckets[b] = VecDeque::new();
+                    }
                     self.free.push(b);
                 }
                 Some((k, b)) => {
