@@ -154,9 +154,8 @@ fn bench_heap_reference(c: &mut Criterion) {
 /// A World stepped until every Job of the 2,048-worker JobSet reports its pod Ready.
 fn llama3_all_ready() -> World {
     let mut w = World::new(llama3(2048, "40d"), RunOptions::default());
-    let ready = |w: &World| {
-        w.pods.len() == 2048 && w.jobs.len() == 2048 && w.jobs.iter().all(|(_, j)| j.status.ready == 1)
-    };
+    let ready =
+        |w: &World| w.pods.len() == 2048 && w.jobs.len() == 2048 && w.jobs.iter().all(|(_, j)| j.status.ready == 1);
     while !ready(&w) {
         assert!(w.step(), "the run ended before every pod was Ready");
     }
