@@ -204,6 +204,8 @@ fn bench_reconcile(c: &mut Criterion) {
         service_exists: true,
         gates: w.sc.gates,
         now: w.now,
+        // In-place restart is off for this JobSet: the engine passes no pods.
+        pods: Vec::new(),
     };
     c.bench_function("reconcile_2048_jobs", |b| b.iter(|| reconcile(black_box(&input))));
 }
