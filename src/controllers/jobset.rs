@@ -133,9 +133,10 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
 
     // R3: classify.
     let buckets: Vec<Bucket> = input.jobs.iter().map(|j| classify(j, &status, input.gates)).collect();
+    let rj_of = replicated_job_of(input);
 
     // R4: replicated-job statuses (sorted by name descending).
-    let new_rj = replicated_job_statuses(input, &buckets, &status);
+    let new_rj = replicated_job_statuses(input, &buckets, &rj_of, &status);
     let mut cur = status.replicated_jobs_status.clone();
     cur.sort_by(|a, b| b.name.cmp(&a.name));
     if cur != new_rj {
@@ -257,14 +258,16 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     let mut in_order_stopped = false;
     // shouldCreateJob: a name present in any bucket is never created again. Owned Jobs are
     // named <jobset>-<rj>-<index> from their labels, so the (rj, index) pair identifies the name.
-    let present: std::collections::BTreeSet<(&str, i32)> =
-        input.jobs.iter().map(|j| (j.rj_name, j.job_index)).collect();
+    // `present[g][i]`: a Job of index i exists for the replicated Job name whose first
+    // replicated Job is g (a set of (name, index), as bitmaps).
+    let present = present_indexes(js, input, &rj_of);
     for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
         let to_create: Vec<i32> = if blocking {
             Vec::new()
         } else {
+            let seen = &present[first_named(js, &rj.name).unwrap_or(rj_index)];
             (0..rj.replicas())
-                .filter(|i| !present.contains(&(rj.name.as_str(), *i)))
+                .filter(|i| !seen.get(*i as usize).copied().unwrap_or(false))
                 .collect()
         };
         if !depends_on_met(js, rj_index, &status) {
@@ -410,7 +413,57 @@ fn classify(j: &ChildJob<'_>, status: &JobSetStatus, gates: Gates) -> Bucket {
     }
 }
 
-fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetStatus) -> Vec<ReplicatedJobStatus> {
+/// The index of the first replicated Job named `name`.
+fn first_named(js: &JobSet, name: &str) -> Option<usize> {
+    js.spec.replicated_jobs.iter().position(|r| r.name == name)
+}
+
+/// For each child Job (list order), the first replicated Job with its `replicatedjob-name`.
+/// Consecutive Jobs usually share one, so the last answer is tried first.
+fn replicated_job_of(input: &Input<'_>) -> Vec<Option<usize>> {
+    let mut last: Option<(&str, Option<usize>)> = None;
+    input
+        .jobs
+        .iter()
+        .map(|j| match last {
+            Some((name, r)) if name == j.rj_name => r,
+            _ => {
+                let r = first_named(input.js, j.rj_name);
+                last = Some((j.rj_name, r));
+                r
+            }
+        })
+        .collect()
+}
+
+/// Which (replicated Job name, job index) pairs have a child Job, as one bitmap per
+/// name (indexed by the first replicated Job of that name), up to the largest
+/// `replicas` of that name (creation only asks below `replicas`).
+fn present_indexes(js: &JobSet, input: &Input<'_>, rj_of: &[Option<usize>]) -> Vec<Vec<bool>> {
+    let rjs = &js.spec.replicated_jobs;
+    let mut cap = vec![0usize; rjs.len()];
+    for (r, rj) in rjs.iter().enumerate() {
+        let g = first_named(js, &rj.name).unwrap_or(r);
+        cap[g] = cap[g].max(rj.replicas().max(0) as usize);
+    }
+    let mut present: Vec<Vec<bool>> = cap.iter().map(|c| vec![false; *c]).collect();
+    for (j, r) in input.jobs.iter().zip(rj_of) {
+        if let Some(g) = r
+            && j.job_index >= 0
+            && let Some(slot) = present[*g].get_mut(j.job_index as usize)
+        {
+            *slot = true;
+        }
+    }
+    present
+}
+
+fn replicated_job_statuses(
+    input: &Input<'_>,
+    buckets: &[Bucket],
+    rj_of: &[Option<usize>],
+    old: &JobSetStatus,
+) -> Vec<ReplicatedJobStatus> {
     let js = input.js;
     let mut out: Vec<ReplicatedJobStatus> = js
         .spec
@@ -430,8 +483,9 @@ fn replicated_job_statuses(input: &Input<'_>, buckets: &[Bucket], old: &JobSetSt
             s
         })
         .collect();
-    for (j, b) in input.jobs.iter().zip(buckets) {
-        let Some(s) = out.iter_mut().find(|s| s.name == j.rj_name) else {
+    for ((j, b), r) in input.jobs.iter().zip(buckets).zip(rj_of) {
+        // `out` is still in spec order: the first status with the Job's name.
+        let Some(s) = r.map(|r| &mut out[r]) else {
             continue;
         };
         match b {

@@ -417,6 +417,7 @@ impl World {
         let js = jso.js.clone();
         let uid = jso.uid.clone();
         let jobset_name = jso.name.clone();
+        let ns_name = jso.namespace.clone();
         let rj_names = jso.rj_names.clone();
         let key_context = Arc::new(naming::KeyContext::new(&js, &uid));
         let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
@@ -467,8 +468,9 @@ impl World {
             });
 
             let name = naming::job_name(&js.metadata.name, &rj.name, job_index);
-            let ns = js.namespace().to_string();
-            if self.job_names.contains_key(&(ns.clone(), name.clone())) {
+            let key = (js.namespace().to_string(), name);
+            if self.job_names.contains_key(&key) {
+                let name = &key.1;
                 // AlreadyExists (e.g. a foreign Job with this name): JobCreationFailed.
                 let mut ev = self.jobset_event("Event", id);
                 ev.type_ = Some("Warning");
@@ -490,15 +492,19 @@ impl World {
                 job_restart_attempt,
                 key_context: key_context.clone(),
                 template_meta: meta,
-                job_key: naming::job_key(&ns, &name).into(),
+                job_key: naming::job_key(&key.0, &key.1).into(),
             };
             let uid = self.next_uid();
             let rv = self.next_rv();
             let parallelism = spec.parallelism_or_default();
             let completions = spec.completions_defaulted();
             let jid = self.jobs.insert(JobObj {
-                name: name.as_str().into(),
-                namespace: ns.as_str().into(),
+                name: key.1.as_str().into(),
+                namespace: if *ns_name == *key.0 {
+                    ns_name.clone()
+                } else {
+                    key.0.as_str().into()
+                },
                 uid,
                 rv,
                 created: self.now,
@@ -521,7 +527,8 @@ impl World {
                 index_failures: BTreeMap::new(),
                 create_failures: 0,
             });
-            self.job_names.insert((ns, name.clone()), jid);
+            let name = key.1.clone();
+            self.job_names.insert(key, jid);
             if let Some(jso) = self.jobsets.get_mut(id) {
                 jso.jobs.insert(name, jid);
             }

@@ -1,8 +1,7 @@
 //! The event queue (total order by time, class, sequence) and Kubernetes-style workqueues.
 
 use crate::units::Millis;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, VecDeque};
 
 /// One scheduled event. Ordered by (time, class, seq): `class` 1 runs after
 /// every class-0 event at the same instant (used for expectation checkpoints).
@@ -10,66 +9,145 @@ use std::collections::{BTreeMap, BinaryHeap};
 pub struct Entry<E> {
     pub t: Millis,
     pub class: u8,
-    pub seq: u64,
     pub ev: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, o: &Self) -> bool {
-        (self.t, self.class, self.seq) == (o.t, o.class, o.seq)
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<E> Ord for Entry<E> {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.t, self.class, self.seq).cmp(&(o.t, o.class, o.seq))
-    }
-}
-
-/// A min-heap of events with a global insertion counter, so ties run FIFO.
+/// The event queue: a bucket queue. Events with the same (time, class) share
+/// one FIFO bucket, so ties run in insertion order; the buckets are ordered by
+/// (time, class) in a map that only sees one entry per distinct instant. Most
+/// pushes land in the bucket of the previous push (a wave of Jobs or pods all
+/// due at the same instant) and skip the map. The order is exactly that of a
+/// heap ordered by (time, class, insertion sequence).
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<Entry<E>>>,
-    seq: u64,
+    /// Bucket index by (time, class), for every bucket except `front`.
+    keys: BTreeMap<(Millis, u8), usize>,
+    /// Bucket storage; `free` lists the reusable slots.
+    buckets: Vec<VecDeque<E>>,
+    free: Vec<usize>,
+    /// The bucket being drained: the smallest key unless `keys` holds a smaller one.
+    front: Option<((Millis, u8), usize)>,
+    /// The bucket of the last push (cache that skips the map).
+    last: Option<((Millis, u8), usize)>,
+    /// A push went to `keys` with a key smaller than `front`'s.
+    earlier: bool,
+    len: usize,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
-            seq: 0,
+            keys: BTreeMap::new(),
+            buckets: Vec::new(),
+            free: Vec::new(),
+            front: None,
+            last: None,
+            earlier: false,
+            len: 0,
         }
     }
 }
 
 impl<E> EventQueue<E> {
     pub fn push(&mut self, t: Millis, class: u8, ev: E) {
-        self.seq += 1;
-        self.heap.push(Reverse(Entry {
-            t,
-            class,
-            seq: self.seq,
-            ev,
-        }));
+        let key = (t, class);
+        self.len += 1;
+        let b = match (self.last, self.front) {
+            (Some((k, b)), _) if k == key => b,
+            (_, Some((k, b))) if k == key => b,
+            _ => {
+                let b = match self.keys.get(&key) {
+                    Some(b) => *b,
+                    None => {
+                        let b = match self.free.pop() {
+                            Some(b) => b,
+                            None => {
+                                self.buckets.push(VecDeque::new());
+                                self.buckets.len() - 1
+                            }
+                        };
+                        self.keys.insert(key, b);
+                        if self.front.is_some_and(|(fk, _)| key < fk) {
+                            self.earlier = true;
+                        }
+                        b
+                    }
+                };
+                self.last = Some((key, b));
+                b
+            }
+        };
+        self.buckets[b].push_back(ev);
     }
+
+    /// Makes `front` the bucket with the smallest key; false when the queue is empty.
+    fn settle(&mut self) -> bool {
+        if !self.earlier
+            && let Some((_, b)) = self.front
+            && !self.buckets[b].is_empty()
+        {
+            return true;
+        }
+        self.earlier = false;
+        loop {
+            match self.front {
+                Some((k, b)) if self.buckets[b].is_empty() => {
+                    self.front = None;
+                    if self.last.is_some_and(|(lk, _)| lk == k) {
+                        self.last = None;
+                    }
+                    // A drained wave's bucket gives its room back (thousands of buckets are reused).
+                    if self.buckets[b].capacity() > 64 {
+                        self.buckets[b] = VecDeque::new();
+                    }
+                    self.free.push(b);
+                }
+                Some((k, b)) => {
+                    match self.keys.first_key_value() {
+                        Some((mk, _)) if *mk < k => {
+                            // An earlier bucket appeared: put the front back and take it.
+                            self.keys.insert(k, b);
+                            self.front = self.keys.pop_first();
+                        }
+                        _ => return true,
+                    }
+                }
+                None => {
+                    self.front = self.keys.pop_first();
+                    if self.front.is_none() {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
     pub fn pop(&mut self) -> Option<Entry<E>> {
-        self.heap.pop().map(|Reverse(e)| e)
+        if !self.settle() {
+            return None;
+        }
+        let ((t, class), b) = self.front.expect("settled");
+        let ev = self.buckets[b].pop_front().expect("settled bucket is non-empty");
+        self.len -= 1;
+        Some(Entry { t, class, ev })
     }
-    pub fn peek(&self) -> Option<&E> {
-        self.heap.peek().map(|Reverse(e)| &e.ev)
+    pub fn peek(&mut self) -> Option<&E> {
+        if !self.settle() {
+            return None;
+        }
+        let (_, b) = self.front.expect("settled");
+        self.buckets[b].front()
     }
-    pub fn peek_time(&self) -> Option<Millis> {
-        self.heap.peek().map(|Reverse(e)| e.t)
+    pub fn peek_time(&mut self) -> Option<Millis> {
+        if !self.settle() {
+            return None;
+        }
+        self.front.map(|((t, _), _)| t)
     }
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 }
 
@@ -147,6 +225,40 @@ mod tests {
         q.push(1, 0, "a");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| e.ev)).collect();
         assert_eq!(order, vec!["a", "b", "c", "check"]);
+    }
+
+    /// The bucket queue pops in exactly the order of a heap keyed by (time, class, insertion
+    /// sequence), under interleaved pushes and pops that never go back in time.
+    #[test]
+    fn bucket_queue_matches_a_sorted_reference() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut q = EventQueue::default();
+        let mut reference: std::collections::BTreeSet<(Millis, u8, u64)> = Default::default();
+        let mut now = 0;
+        let mut seq = 0u64;
+        for _ in 0..20_000 {
+            if rng.next_u32() % 3 != 0 || reference.is_empty() {
+                let t = now + [0, 0, 1, 5, 1000][(rng.next_u32() % 5) as usize] + u64::from(rng.next_u32() % 3);
+                let class = (rng.next_u32() % 4 == 0) as u8;
+                seq += 1;
+                q.push(t, class, seq);
+                reference.insert((t, class, seq));
+            } else {
+                let want = reference.pop_first().unwrap();
+                assert_eq!(q.peek_time(), Some(want.0));
+                assert_eq!(q.peek().copied(), Some(want.2));
+                let e = q.pop().unwrap();
+                assert_eq!((e.t, e.class, e.ev), want);
+                now = e.t;
+            }
+            assert_eq!(q.len(), reference.len());
+        }
+        while let Some(want) = reference.pop_first() {
+            let e = q.pop().unwrap();
+            assert_eq!((e.t, e.class, e.ev), want);
+        }
+        assert!(q.pop().is_none() && q.is_empty());
     }
 
     #[test]

@@ -56,8 +56,12 @@ impl SchedState {
         if n.ready && !n.cordoned {
             let mut score = 0u64;
             for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
-                if i != 2 && *c > 0 {
-                    score += ((*a as i128 * 1_000_000) / *c as i128).max(0) as u64;
+                if i != 2 && *c > 0 && *a != 0 {
+                    // allocated/allocatable in ppm; i128 only when the product overflows i64.
+                    score += match a.checked_mul(1_000_000) {
+                        Some(x) => (x / *c).max(0) as u64,
+                        None => ((*a as i128 * 1_000_000) / *c as i128).max(0) as u64,
+                    };
                 }
             }
             self.pools[n.pool].insert((score, id));

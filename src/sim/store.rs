@@ -7,46 +7,70 @@ use crate::units::Millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// A slab of objects; ids are never reused within a run (the id is a creation sequence number).
+/// A slab of objects; ids are never reused within a run (the id is a creation
+/// sequence number). Storage is a window of slots from the oldest live id to
+/// the newest: objects die roughly in creation order, so the window stays close
+/// to the live count while `get` is an index, not a tree search.
 #[derive(Debug)]
 pub struct Slab<T> {
-    items: BTreeMap<u64, T>,
-    next: u64,
+    /// Slot `i` holds id `base + i`.
+    slots: std::collections::VecDeque<Option<Box<T>>>,
+    base: u64,
+    live: usize,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
-            items: BTreeMap::new(),
-            next: 0,
+            slots: std::collections::VecDeque::new(),
+            base: 0,
+            live: 0,
         }
     }
 }
 
 impl<T> Slab<T> {
     pub fn insert(&mut self, v: T) -> u64 {
-        let id = self.next;
-        self.next += 1;
-        self.items.insert(id, v);
+        let id = self.base + self.slots.len() as u64;
+        self.slots.push_back(Some(Box::new(v)));
+        self.live += 1;
         id
     }
+    fn slot(&self, id: u64) -> Option<usize> {
+        id.checked_sub(self.base)
+            .map(|i| i as usize)
+            .filter(|i| *i < self.slots.len())
+    }
     pub fn get(&self, id: u64) -> Option<&T> {
-        self.items.get(&id)
+        self.slot(id).and_then(|i| self.slots[i].as_deref())
     }
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        self.items.get_mut(&id)
+        self.slot(id).and_then(|i| self.slots[i].as_deref_mut())
     }
     pub fn remove(&mut self, id: u64) -> Option<T> {
-        self.items.remove(&id)
+        let i = self.slot(id)?;
+        let v = self.slots[i].take()?;
+        self.live -= 1;
+        // Drop dead slots at the front so the window starts at the oldest live id.
+        while self.slots.front().is_some_and(|s| s.is_none()) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        Some(*v)
     }
+    /// Live objects in id (creation) order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
-        self.items.iter().map(|(k, v)| (*k, v))
+        let base = self.base;
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, s)| s.as_deref().map(|v| (base + i as u64, v)))
     }
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.live
     }
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.live == 0
     }
 }
 

@@ -46,13 +46,18 @@ impl World {
         }
         let Some(p) = self.pods.get(pid) else { return };
         let attempt = p.restart_attempt;
-        let Some(s) = self.jobs.get(p.job).and_then(|j| j.stamp.clone()) else {
+        let Some((jobset, jobset_name)) = self
+            .jobs
+            .get(p.job)
+            .and_then(|j| j.stamp.as_ref())
+            .map(|s| (s.jobset, s.jobset_name.clone()))
+        else {
             return;
         };
-        let Some(jso) = self.jobsets.get(s.jobset) else { return };
+        let Some(jso) = self.jobsets.get(jobset) else { return };
         let current = jso.js.status.restarts;
         let expected = expected_pods(&jso.js);
-        let Some(ts) = self.training.get_mut(&*s.jobset_name) else {
+        let Some(ts) = self.training.get_mut(&*jobset_name) else {
             return;
         };
         ts.expected = expected;
@@ -67,7 +72,7 @@ impl World {
         if attempt != current {
             return;
         }
-        let name = s.jobset_name.clone();
+        let name = jobset_name;
         if ts.done {
             // The work was done but a restart came before every pod could exit (e.g. a rank
             // on a crashed node): the new gang restores the final checkpoint and exits.
