@@ -51,6 +51,7 @@ macro_rules! scenario_cases {
 
 scenario_cases! {
     quickstart => "scenarios/quickstart.yaml",
+    startup_order => "scenarios/startup-order.yaml",
     two_tenant_queues => "scenarios/two-tenant-queues.yaml",
     coordinator_dns => "scenarios/coordinator-dns.yaml",
     node_failure_default => "scenarios/node-failure-default.yaml",
