@@ -8,8 +8,7 @@
 //! - `run_*_nodes_one_restart`: whole runs with one JobSet restart.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use jobset_sim::api::constants::JOB_FAILED;
-use jobset_sim::controllers::jobset::{ChildJob, Finish, Input, reconcile};
+use jobset_sim::controllers::jobset::{Input, reconcile};
 use jobset_sim::scenario::parse_scenario;
 use jobset_sim::sim::queue::EventQueue;
 use jobset_sim::sim::store::Phase;
@@ -166,35 +165,7 @@ fn llama3_all_ready() -> World {
 fn bench_reconcile(c: &mut Criterion) {
     let w = llama3_all_ready();
     let (_, jso) = w.jobsets.iter().next().expect("one JobSet");
-    let jobs: Vec<ChildJob<'_>> = jso
-        .jobs
-        .values()
-        .filter_map(|jid| w.jobs.get(*jid).map(|j| (*jid, j)))
-        .map(|(jid, j)| {
-            let s = j.stamp.as_ref().expect("owned jobs carry a stamp");
-            ChildJob {
-                handle: jid as usize,
-                name: &j.name,
-                rj_name: &s.rj_name,
-                job_index: s.job_index,
-                restart_attempt: s.restart_attempt,
-                job_restart_attempt: s.job_restart_attempt,
-                finish: j.finished().map(|c| Finish {
-                    failed: c.type_ == JOB_FAILED,
-                    reason: &c.reason,
-                    message: &c.message,
-                    time: c.last_transition_time,
-                }),
-                ready: j.status.ready,
-                succeeded: j.status.succeeded,
-                active: j.status.active,
-                suspended: j.suspend,
-                parallelism: j.parallelism,
-                completions: j.completions,
-                deleting: j.deletion.is_some(),
-            }
-        })
-        .collect();
+    let jobs = w.child_jobs(jso);
     assert_eq!(jobs.len(), 2048);
     assert!(jobs.iter().all(|j| j.ready == 1 && j.finish.is_none()));
     let input = Input {

@@ -112,14 +112,9 @@ impl World {
         self.kueue_watch(id);
     }
 
-    /// Runs the JobSet controller for one key and applies its plan.
-    pub(super) fn reconcile_jobset(&mut self, id: JobSetId) {
-        let Some(jso) = self.jobsets.get(id) else {
-            self.js_queue.forget(id);
-            return;
-        };
-        let jobs: Vec<ChildJob<'_>> = jso
-            .jobs
+    /// The reconcile's view of a JobSet's child Jobs (the `jobs` of its `Input`).
+    pub fn child_jobs<'a>(&'a self, jso: &'a JobSetObj) -> Vec<ChildJob<'a>> {
+        jso.jobs
             .values()
             .filter_map(|jid| self.jobs.get(*jid).map(|j| (*jid, j)))
             .map(|(jid, j)| {
@@ -147,7 +142,16 @@ impl World {
                     deleting: j.deletion.is_some(),
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Runs the JobSet controller for one key and applies its plan.
+    pub(super) fn reconcile_jobset(&mut self, id: JobSetId) {
+        let Some(jso) = self.jobsets.get(id) else {
+            self.js_queue.forget(id);
+            return;
+        };
+        let jobs = self.child_jobs(jso);
         let service_exists = self
             .services
             .contains_key(&(jso.js.namespace().to_string(), jso.js.subdomain().to_string()));
