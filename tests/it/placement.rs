@@ -209,23 +209,7 @@ fn a_follower_pinned_to_the_old_leaders_rack_is_evicted_by_the_pod_controller() 
     // pod controller marks the pinned follower DisruptionTarget /
     // ExclusivePlacementViolation and deletes it; its replacement follows the
     // new leader.
-    let blocker = js(
-        "other",
-        "",
-        1,
-        1,
-        "                priorityClassName: high\n                nodeSelector: {kubernetes.io/hostname: n-1}\n",
-        "",
-    );
-    let late = js("js", &excl(), 1, 2, "", "")
-        .replace("backoffLimit: 0", "backoffLimit: 5")
-        .replacen("\n- inline:", "\n- at: 1s\n  inline:", 1);
-    let text = format!(
-        "name: t\n{}jobsets:{}{}\nworkload:\n- {{runFor: 30m}}\nfaults:\n- {{at: 2m, nodeFailure: {{node: n-0, mode: drain}}}}\n",
-        cluster(4, 1, 2),
-        blocker,
-        late
-    );
+    let text = violation_scenario(5);
     let w = run(scenario(&text));
     let evicted: Vec<_> = events(&w, "PodEvicted")
         .into_iter()
@@ -379,23 +363,7 @@ fn a_non_indexed_exclusive_job_never_gets_past_its_first_pods() {
 fn explain_names_a_placement_violation_as_the_cause_of_a_job_failure() {
     // The violation case with backoffLimit 1: the drained leader (1) and the evicted
     // follower (2) exceed it, and explain names the pod controller's eviction.
-    let blocker = js(
-        "other",
-        "",
-        1,
-        1,
-        "                priorityClassName: high\n                nodeSelector: {kubernetes.io/hostname: n-1}\n",
-        "",
-    );
-    let late = js("js", &excl(), 1, 2, "", "")
-        .replace("backoffLimit: 0", "backoffLimit: 1")
-        .replacen("\n- inline:", "\n- at: 1s\n  inline:", 1);
-    let text = format!(
-        "name: t\n{}jobsets:{}{}\nworkload:\n- {{runFor: 30m}}\nfaults:\n- {{at: 2m, nodeFailure: {{node: n-0, mode: drain}}}}\n",
-        cluster(4, 1, 2),
-        blocker,
-        late
-    );
+    let text = violation_scenario(1);
     let dir = std::env::temp_dir().join(format!("jobset-sim-explain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("violation.yaml");
@@ -407,4 +375,26 @@ fn explain_names_a_placement_violation_as_the_cause_of_a_job_failure() {
         "{}",
         o.stdout
     );
+}
+
+/// Racks {n-0, n-1} and {n-2, n-3}, one pod per node; a priority-100 blocker holds n-1, so
+/// js's leader binds n-0 and its follower, pinned to that rack, waits; n-0 is drained at 2m.
+fn violation_scenario(backoff_limit: u32) -> String {
+    let blocker = js(
+        "other",
+        "",
+        1,
+        1,
+        "                priorityClassName: high\n                nodeSelector: {kubernetes.io/hostname: n-1}\n",
+        "",
+    );
+    let late = js("js", &excl(), 1, 2, "", "")
+        .replace("backoffLimit: 0", &format!("backoffLimit: {backoff_limit}"))
+        .replacen("\n- inline:", "\n- at: 1s\n  inline:", 1);
+    format!(
+        "name: t\n{}jobsets:{}{}\nworkload:\n- {{runFor: 30m}}\nfaults:\n- {{at: 2m, nodeFailure: {{node: n-0, mode: drain}}}}\n",
+        cluster(4, 1, 2),
+        blocker,
+        late
+    )
 }
