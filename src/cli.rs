@@ -612,6 +612,7 @@ fn cmd_run(path: &Path, seed: Option<u64>, trace: Option<&Path>, format: Format,
             trace: writer,
             keep_trace: false,
             check_invariants,
+            hash_thread: true,
         },
     );
     let wall = started.elapsed();
@@ -684,6 +685,7 @@ fn cmd_explain(path: &Path, jobset: &str, seed: Option<u64>) -> ExitCode {
             trace: None,
             keep_trace: true,
             check_invariants: false,
+            hash_thread: false,
         },
     );
     match crate::explain::explain(&w, jobset) {
@@ -771,6 +773,7 @@ fn check_one(f: &Path, seed: Option<u64>) -> crate::junit::Suite {
             trace: None,
             keep_trace: false,
             check_invariants: true,
+            hash_thread: false,
         },
     );
     suite.seed = w.seed;

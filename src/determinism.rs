@@ -96,6 +96,7 @@ fn traced_world(sc: Arc<Scenario>, seed: Option<u64>, check_invariants: bool) ->
             trace: Some(Box::new(lines.clone())),
             keep_trace: false,
             check_invariants,
+            hash_thread: false,
         },
     );
     (w, lines)

@@ -12,3 +12,6 @@ fn main() -> ExitCode {
     };
     jobset_sim::cli::main_with(cli)
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -662,6 +662,7 @@ impl Sweep {
                             trace: None,
                             keep_trace: false,
                             check_invariants: false,
+                            hash_thread: false,
                         },
                     );
                     let rows = rows_of(&w);

@@ -140,63 +140,44 @@ pub struct TraceEvent {
 }
 
 impl TraceEvent {
-    /// Feeds the event into the run's trace hash: a canonical binary encoding
-    /// (fixed field order, a tag byte per present field, little-endian
-    /// integers, NUL-terminated strings). Stable across versions of serde_json.
-    pub fn hash_into(&self, h: &mut Fnv64) {
-        h.write(&self.t.to_le_bytes());
-        h.write(self.event.as_bytes());
-        h.write(&[0]);
-        let names = [
-            &self.namespace,
-            &self.jobset,
-            &self.replicated_job,
-            &self.job,
-            &self.pod,
-            &self.node,
-            &self.queue,
-            &self.cluster_queue,
-        ];
-        for (tag, v) in names.iter().enumerate() {
-            if let Some(v) = v {
-                h.write(&[tag as u8 + 1]);
-                h.write(v.as_bytes());
-                h.write(&[0]);
-            }
+    /// The event's fields as the trace hash encodes them.
+    pub fn hash_fields(&self) -> HashFields<'_> {
+        fn n(v: &Option<Name>) -> Option<&str> {
+            v.as_deref()
         }
-        let ints = [
-            self.job_index,
-            self.pod_index,
-            self.restart_attempt,
-            self.job_restart_attempt,
-            self.attempt,
-            self.exit_code,
-        ];
-        for (tag, v) in ints.iter().enumerate() {
-            if let Some(v) = v {
-                h.write(&[tag as u8 + 16]);
-                h.write(&v.to_le_bytes());
-            }
+        fn st(v: &Option<String>) -> Option<&str> {
+            v.as_deref()
         }
-        let strs = [
-            &self.rule,
-            &self.action,
-            &self.reason,
-            &self.message,
-            &self.object,
-            &self.cause,
-        ];
-        for (tag, v) in strs.iter().enumerate() {
-            if let Some(v) = v {
-                h.write(&[tag as u8 + 32]);
-                h.write(v.as_bytes());
-                h.write(&[0]);
-            }
-        }
-        if let Some(t) = self.type_ {
-            h.write(&[48]);
-            h.write(t.as_bytes());
-            h.write(&[0]);
+        HashFields {
+            t: self.t,
+            event: self.event,
+            names: [
+                n(&self.namespace),
+                n(&self.jobset),
+                n(&self.replicated_job),
+                n(&self.job),
+                n(&self.pod),
+                n(&self.node),
+                n(&self.queue),
+                n(&self.cluster_queue),
+            ],
+            ints: [
+                self.job_index,
+                self.pod_index,
+                self.restart_attempt,
+                self.job_restart_attempt,
+                self.attempt,
+                self.exit_code,
+            ],
+            strs: [
+                st(&self.rule),
+                st(&self.action),
+                st(&self.reason),
+                st(&self.message),
+                st(&self.object),
+                st(&self.cause),
+            ],
+            type_: self.type_,
         }
     }
 
@@ -233,6 +214,63 @@ impl TraceEvent {
     }
 }
 
+/// One trace event's fields, borrowed, in the order and grouping of its hash
+/// encoding. The engine builds these straight from the store for its most
+/// frequent events when nothing needs an owned `TraceEvent` (no trace file,
+/// no event expectations, no invariant checker).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HashFields<'a> {
+    pub t: u64,
+    pub event: &'static str,
+    /// namespace, jobset, replicatedJob, job, pod, node, queue, clusterQueue (tags 1–8).
+    pub names: [Option<&'a str>; 8],
+    /// jobIndex, podIndex, restartAttempt, jobRestartAttempt, attempt, exitCode (tags 16–21).
+    pub ints: [Option<i64>; 6],
+    /// rule, action, reason, message, object, cause (tags 32–37).
+    pub strs: [Option<&'a str>; 6],
+    /// type (tag 48).
+    pub type_: Option<&'static str>,
+}
+
+impl HashFields<'_> {
+    /// Appends the canonical binary encoding the run's trace hash is fed: the
+    /// time (little-endian u64) and the event name, then each present field as
+    /// a tag byte and its value (strings NUL-terminated, integers little-endian
+    /// i64), in tag order. Stable across versions of serde_json.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        // Room for a typical event up front (longer ones grow the buffer as they go).
+        out.reserve(256);
+        out.extend_from_slice(&self.t.to_le_bytes());
+        out.extend_from_slice(self.event.as_bytes());
+        out.push(0);
+        for (tag, v) in self.names.iter().enumerate() {
+            if let Some(v) = v {
+                out.push(tag as u8 + 1);
+                out.extend_from_slice(v.as_bytes());
+                out.push(0);
+            }
+        }
+        for (tag, v) in self.ints.iter().enumerate() {
+            if let Some(v) = v {
+                out.push(tag as u8 + 16);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        for (tag, v) in self.strs.iter().enumerate() {
+            if let Some(v) = v {
+                out.push(tag as u8 + 32);
+                out.extend_from_slice(v.as_bytes());
+                out.push(0);
+            }
+        }
+        if let Some(t) = self.type_ {
+            out.push(48);
+            out.extend_from_slice(t.as_bytes());
+            out.push(0);
+        }
+    }
+}
+
 /// 64-bit FNV-1a, stable forever (unlike std's hasher).
 #[derive(Debug, Clone, Copy)]
 pub struct Fnv64(pub u64);
@@ -256,20 +294,122 @@ impl Fnv64 {
 }
 
 /// Where trace lines go: always hashed and counted; optionally written and/or kept.
+///
+/// The hash is FNV-1a over the events' canonical encodings (`HashFields::encode_into`).
+/// FNV-1a is one multiply per byte in a serial chain, so the encodings are
+/// gathered into blocks and hashed a block at a time, either inline or, with
+/// `hash_thread`, on a second thread while the simulation goes on (the same
+/// bytes in the same order, so the same hash).
 pub struct TraceSink {
     pub count: u64,
+    /// The trace hash, final once `flush` ran (`World::finish`).
     pub hash: Fnv64,
+    hasher: BlockHasher,
     writer: Option<Box<dyn Write>>,
     pub keep: Option<Vec<TraceEvent>>,
     buf: Vec<u8>,
     pub write_error: Option<String>,
 }
 
+/// Bytes gathered before a block is hashed.
+const HASH_BLOCK: usize = 1 << 20;
+
+/// FNV-1a over a stream of blocks, inline or on a worker thread.
+struct BlockHasher {
+    block: Vec<u8>,
+    state: Fnv64,
+    worker: Option<HashWorker>,
+}
+
+struct HashWorker {
+    full: std::sync::mpsc::SyncSender<Vec<u8>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    handle: std::thread::JoinHandle<Fnv64>,
+}
+
+impl BlockHasher {
+    fn new(thread: bool) -> BlockHasher {
+        let worker = thread.then(|| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            let handle = std::thread::Builder::new()
+                .name("trace-hash".into())
+                .spawn(move || {
+                    let mut h = Fnv64::default();
+                    for mut block in full_rx {
+                        h.write(&block);
+                        block.clear();
+                        // The main thread may have stopped taking blocks back; that is fine.
+                        let _ = empty_tx.send(block);
+                    }
+                    h
+                })
+                .expect("spawn the trace hash thread");
+            HashWorker {
+                full: full_tx,
+                empty: empty_rx,
+                handle,
+            }
+        });
+        BlockHasher {
+            block: Vec::with_capacity(HASH_BLOCK + 1024),
+            state: Fnv64::default(),
+            worker,
+        }
+    }
+
+    fn push(&mut self, ev: &HashFields<'_>) {
+        ev.encode_into(&mut self.block);
+        if self.block.len() >= HASH_BLOCK {
+            self.hand_off();
+        }
+    }
+
+    fn hand_off(&mut self) {
+        match &self.worker {
+            None => {
+                self.state.write(&self.block);
+                self.block.clear();
+            }
+            Some(w) => {
+                let next = w
+                    .empty
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK + 1024));
+                let full = std::mem::replace(&mut self.block, next);
+                if w.full.send(full).is_err() {
+                    panic!("the trace hash thread stopped");
+                }
+            }
+        }
+    }
+
+    /// The hash of every event so far.
+    fn finish(&mut self) -> Fnv64 {
+        if let Some(w) = self.worker.take() {
+            let rest = std::mem::take(&mut self.block);
+            w.full.send(rest).expect("the trace hash thread runs");
+            drop(w.full);
+            self.state = w.handle.join().expect("the trace hash thread does not panic");
+        } else {
+            self.state.write(&self.block);
+            self.block.clear();
+        }
+        self.state
+    }
+}
+
 impl TraceSink {
     pub fn new(writer: Option<Box<dyn Write>>, keep: bool) -> TraceSink {
+        TraceSink::with_hash_thread(writer, keep, false)
+    }
+
+    /// A sink whose hash runs on a second thread when `hash_thread` is set.
+    pub fn with_hash_thread(writer: Option<Box<dyn Write>>, keep: bool, hash_thread: bool) -> TraceSink {
         TraceSink {
             count: 0,
             hash: Fnv64::default(),
+            hasher: BlockHasher::new(hash_thread),
             writer,
             keep: keep.then(Vec::new),
             buf: Vec::with_capacity(512),
@@ -279,7 +419,7 @@ impl TraceSink {
 
     pub fn emit(&mut self, ev: &TraceEvent) {
         self.count += 1;
-        ev.hash_into(&mut self.hash);
+        self.hasher.push(&ev.hash_fields());
         if let Some(w) = self.writer.as_mut() {
             self.buf.clear();
             serde_json::to_writer(&mut self.buf, ev).expect("trace events serialize");
@@ -295,7 +435,23 @@ impl TraceSink {
         }
     }
 
+    /// Whether emitting needs a whole `TraceEvent` (to write or keep it).
+    pub fn needs_events(&self) -> bool {
+        self.writer.is_some() || self.keep.is_some()
+    }
+
+    /// Counts and hashes an event given by its fields; only for a sink that
+    /// neither writes nor keeps events (`needs_events` is false).
+    pub fn emit_fields(&mut self, ev: &HashFields<'_>) {
+        debug_assert!(!self.needs_events());
+        self.count += 1;
+        self.hasher.push(ev);
+    }
+
+    /// Flushes the writer and settles `hash` over every event so far. With a hash
+    /// thread, the first flush ends the thread and later events are hashed inline.
     pub fn flush(&mut self) {
+        self.hash = self.hasher.finish();
         if let Some(w) = self.writer.as_mut()
             && let Err(e) = w.flush()
         {

@@ -5,7 +5,14 @@ use crate::api::{JobSet, Labels};
 
 /// `<jobset>-<replicatedJob>-<jobIndex>` (`placement.GenJobName`).
 pub fn job_name(jobset: &str, rj: &str, job_index: i32) -> String {
-    format!("{jobset}-{rj}-{job_index}")
+    use std::fmt::Write;
+    let mut s = String::with_capacity(jobset.len() + rj.len() + 13);
+    s.push_str(jobset);
+    s.push('-');
+    s.push_str(rj);
+    s.push('-');
+    write!(s, "{job_index}").expect("writing to a String");
+    s
 }
 
 /// Lowercase hex SHA-1 of `<namespace>/<jobName>` (`jobset.sigs.k8s.io/job-key`).
@@ -14,7 +21,14 @@ pub fn job_key(namespace: &str, job_name: &str) -> String {
     h.update(namespace.as_bytes());
     h.update(b"/");
     h.update(job_name.as_bytes());
-    h.digest().to_string()
+    let digest = h.digest().bytes();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(40);
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// `<jobset>-<rj>-<jobIndex>-<podIndex>.<subdomain>` (`CoordinatorEndpoint`).

@@ -114,7 +114,9 @@ impl World {
 
     /// The reconcile's view of a JobSet's child Jobs (the `jobs` of its `Input`).
     pub fn child_jobs<'a>(&'a self, jso: &'a JobSetObj) -> Vec<ChildJob<'a>> {
-        jso.jobs
+        let mut out = Vec::with_capacity(jso.jobs.len());
+        let views = jso
+            .jobs
             .values()
             .filter_map(|jid| self.jobs.get(*jid).map(|j| (*jid, j)))
             .map(|(jid, j)| {
@@ -141,8 +143,9 @@ impl World {
                     completions: j.completions,
                     deleting: j.deletion.is_some(),
                 }
-            })
-            .collect()
+            });
+        out.extend(views);
+        out
     }
 
     /// Runs the JobSet controller for one key and applies its plan.
@@ -257,8 +260,8 @@ impl World {
             }
             let (reason, message) = self
                 .job_names
-                .get(&(key.0.clone(), d.job.clone()))
-                .and_then(|j| self.jobs.get(*j))
+                .get(&key.0, &d.job)
+                .and_then(|j| self.jobs.get(j))
                 .and_then(|j| j.finished())
                 .map(|c| (c.reason.clone(), c.message.clone()))
                 .unwrap_or_default();
@@ -472,9 +475,8 @@ impl World {
             });
 
             let name = naming::job_name(&js.metadata.name, &rj.name, job_index);
-            let key = (js.namespace().to_string(), name);
-            if self.job_names.contains_key(&key) {
-                let name = &key.1;
+            if self.job_names.contains(&ns_name, &name) {
+                let name = &name;
                 // AlreadyExists (e.g. a foreign Job with this name): JobCreationFailed.
                 let mut ev = self.jobset_event("Event", id);
                 ev.type_ = Some("Warning");
@@ -486,6 +488,8 @@ impl World {
                 self.emit(ev);
                 continue;
             }
+            let job_name: Name = name.into();
+            let job_namespace: Name = ns_name.clone();
             let stamp = JobStamp {
                 jobset: id,
                 jobset_name: jobset_name.clone(),
@@ -496,20 +500,16 @@ impl World {
                 job_restart_attempt,
                 key_context: key_context.clone(),
                 template_meta: meta,
-                job_key: naming::job_key(&key.0, &key.1).into(),
+                job_key: JobKey::new(job_namespace.clone(), job_name.clone()),
             };
-            let uid = self.next_uid();
+            let uid_seq = self.next_uid_seq();
             let rv = self.next_rv();
             let parallelism = spec.parallelism_or_default();
             let completions = spec.completions_defaulted();
             let jid = self.jobs.insert(JobObj {
-                name: key.1.as_str().into(),
-                namespace: if *ns_name == *key.0 {
-                    ns_name.clone()
-                } else {
-                    key.0.as_str().into()
-                },
-                uid,
+                name: job_name,
+                namespace: job_namespace,
+                uid_seq,
                 rv,
                 created: self.now,
                 spec: spec.clone(),
@@ -531,13 +531,13 @@ impl World {
                 index_failures: BTreeMap::new(),
                 create_failures: 0,
             });
-            let name = key.1.clone();
-            self.job_names.insert(key, jid);
+            let j = self.jobs.get(jid).expect("just created");
+            let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
+            self.job_names.insert(job_namespace, job_name.clone(), jid);
             if let Some(jso) = self.jobsets.get_mut(id) {
-                jso.jobs.insert(name, jid);
+                jso.jobs.insert(job_name, jid);
             }
-            let ev = self.job_event("JobCreated", jid);
-            self.emit(ev);
+            self.emit_job("JobCreated", jid);
             self.job_changed(jid, true);
         }
     }
@@ -639,10 +639,9 @@ impl World {
         if self.hardship.is_some() && self.defer_job_removal(jid) {
             return;
         }
-        let ev = self.job_event("JobDeleted", jid);
-        self.emit(ev);
+        self.emit_job("JobDeleted", jid);
         let Some(j) = self.jobs.remove(jid) else { return };
-        self.job_names.remove(&(j.namespace.to_string(), j.name.to_string()));
+        self.job_names.remove(&j.namespace, &j.name);
         self.job_queue.forget(jid);
         // Orphaned pods of a background deletion are garbage-collected.
         for (_, p) in &j.pods {
@@ -852,7 +851,7 @@ impl World {
                 }
             }
             "Job" => {
-                if let Some(j) = self.job_names.get(&(namespace.to_string(), name.to_string())).copied() {
+                if let Some(j) = self.job_names.get(namespace, name) {
                     self.delete_job(j, false);
                 }
             }

@@ -67,6 +67,11 @@ fn describe_filter(f: &EventFilter) -> String {
 }
 
 impl Watchers {
+    /// Whether any expectation watches trace events (`event` and `order` expectations).
+    pub fn watches_events(&self) -> bool {
+        self.items.iter().any(|w| !matches!(w, W::Other))
+    }
+
     pub fn new(expect: &[Expectation]) -> Watchers {
         let items = expect
             .iter()
@@ -476,10 +481,10 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
     }
     let ns = jso.js.namespace().to_string();
     for je in &s.jobs {
-        match w.job_names.get(&(ns.clone(), je.name.clone())) {
+        match w.job_names.get(&ns, &je.name) {
             None => out.push(format!("job {}: expected to exist, but it does not", je.name)),
             Some(jid) => {
-                let (labels, annotations) = w.job_labels(*jid);
+                let (labels, annotations) = w.job_labels(jid);
                 check_labels(&format!("job {} label", je.name), &je.labels, &labels, &mut out);
                 check_labels(
                     &format!("job {} annotation", je.name),
@@ -488,12 +493,12 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
                     &mut out,
                 );
                 if let Some(sus) = je.suspended {
-                    let seen = w.jobs.get(*jid).is_some_and(|j| j.suspend);
+                    let seen = w.jobs.get(jid).is_some_and(|j| j.suspend);
                     if sus != seen {
                         out.push(format!("job {} suspended: expected {sus}, saw {seen}", je.name));
                     }
                 }
-                if let Some(j) = w.jobs.get(*jid) {
+                if let Some(j) = w.jobs.get(jid) {
                     for (field, exp, seen) in [
                         ("parallelism", je.parallelism, Some(j.parallelism)),
                         ("completions", je.completions, j.completions),
@@ -510,16 +515,16 @@ fn check_state(s: &StateExpect, w: &World) -> Vec<String> {
         }
     }
     for name in &s.absent_jobs {
-        if w.job_names.contains_key(&(ns.clone(), name.clone())) {
+        if w.job_names.contains(&ns, name) {
             out.push(format!("job {name}: expected absent, but it exists"));
         }
     }
     for pe in &s.pods {
-        let Some(jid) = w.job_names.get(&(ns.clone(), pe.job.clone())) else {
+        let Some(jid) = w.job_names.get(&ns, &pe.job) else {
             out.push(format!("pod of job {}: the job does not exist", pe.job));
             continue;
         };
-        let j = w.jobs.get(*jid).expect("indexed");
+        let j = w.jobs.get(jid).expect("indexed");
         let idx = pe.pod_index.unwrap_or(0) as i32;
         let pid = j
             .pods
@@ -655,9 +660,9 @@ impl World {
                 annotations.insert(k.into(), v);
             }
         }
-        labels.insert(CONTROLLER_UID_LABEL.into(), j.uid.clone());
+        labels.insert(CONTROLLER_UID_LABEL.into(), j.uid());
         labels.insert(JOB_NAME_LABEL.into(), j.name.to_string());
-        labels.insert("controller-uid".into(), j.uid.clone());
+        labels.insert("controller-uid".into(), j.uid());
         labels.insert("job-name".into(), j.name.to_string());
         if p.index >= 0 {
             labels.insert(JOB_COMPLETION_INDEX_KEY.into(), p.index.to_string());

@@ -1705,15 +1705,15 @@ fn check_indexes(w: &World, out: &mut Out<'_>) {
             format!("{} Jobs but {} distinct Job names", w.jobs.len(), w.job_names.len()),
         );
     }
-    for ((ns, name), id) in &w.job_names {
-        if !w
-            .jobs
-            .get(*id)
-            .is_some_and(|j| *j.namespace == **ns && *j.name == **name)
-        {
+    // Every Job is found under its own name; with equal sizes the index holds nothing else.
+    for (id, j) in w.jobs.iter() {
+        if w.job_names.get(&j.namespace, &j.name) != Some(id) {
             out.fail(
                 "job-names-unique",
-                format!("the Job name index maps {ns}/{name} to id {id}, which is not that Job"),
+                format!(
+                    "the Job name index does not map {}/{} to its id {id}",
+                    j.namespace, j.name
+                ),
             );
         }
     }
@@ -1842,10 +1842,10 @@ fn check_placement(w: &World, out: &mut Out<'_>) {
                 let Some(d) = node.labels.get(&**key) else { continue };
                 seen.entry((&**key, d.as_str(), prio))
                     .or_default()
-                    .entry(&*pl.job_key)
+                    .entry(&**pl.job_key.name())
                     .or_insert(&*p.name);
                 if pl.leader_terms && pl.exclusive.as_deref() == Some(&**key) {
-                    leaders.push((&**key, d.as_str(), prio, &*pl.job_key, &*p.name));
+                    leaders.push((&**key, d.as_str(), prio, &**pl.job_key.name(), &*p.name));
                 }
             }
         }

@@ -92,8 +92,8 @@ fn js_mut(w: &mut World) -> &mut JobSetObj {
 }
 
 fn job_id(w: &World, name: &str) -> JobId {
-    *w.job_names
-        .get(&("default".to_string(), name.to_string()))
+    w.job_names
+        .get("default", name)
         .unwrap_or_else(|| panic!("Job {name} exists"))
 }
 
@@ -327,9 +327,7 @@ fn depends_on_gating() {
         &(rj("launcher", 1, 1, "") + &rj("worker", 2, 1, "        dependsOn: [{name: launcher, status: Ready}]\n")),
         "workload:\n- {runFor: 10m}\n",
     ));
-    step_until(&mut w, |w| {
-        w.job_names.contains_key(&("default".into(), "js-worker-1".into()))
-    });
+    step_until(&mut w, |w| w.job_names.contains("default", "js-worker-1"));
     clean(&mut w);
     as_new(&mut w, "js-worker-1");
     let s = &mut js_mut(&mut w).js.status;

@@ -7,6 +7,10 @@
 use super::*;
 use crate::api::Condition;
 use crate::api::constants::*;
+use smallvec::SmallVec;
+
+/// A Job's pods as (completion index, pod id): most Jobs have a handful, so a sync keeps them on the stack.
+type PodList = SmallVec<[(i32, PodId); 4]>;
 
 fn cond(type_: &str, reason: &str, message: &str, now: Millis, status: &str) -> Condition {
     Condition {
@@ -48,10 +52,10 @@ impl World {
         let before = (j.status.clone(), j.suspend);
 
         // Count newly finished pods (the finalizer step, collapsed into one sync).
-        let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
+        let pods: PodList = j.pods.iter().copied().collect();
         let per_index = spec.backoff_limit_per_index;
         let mut fail_job: Option<String> = None;
-        let mut gone = Vec::new();
+        let mut gone: SmallVec<[PodId; 4]> = SmallVec::new();
         for &(idx, pid) in &pods {
             let p = self.pods.get(pid).expect("owned pod exists");
             if p.counted {
@@ -122,10 +126,10 @@ impl World {
             j.synced_completions = j.completions;
         }
         let j = self.jobs.get(jid).expect("exists");
-        let pods: Vec<(i32, PodId)> = j.pods.iter().copied().collect();
+        let pods: PodList = j.pods.iter().copied().collect();
 
         // Classify live pods.
-        let mut active: Vec<(i32, PodId)> = Vec::new();
+        let mut active: PodList = SmallVec::new();
         let mut ready = 0;
         let mut terminating = 0;
         let mut restarts_live: u64 = 0;
@@ -269,7 +273,7 @@ impl World {
 
         // Pod management.
         let parallelism = j.parallelism.max(0);
-        let mut to_create: Vec<i32> = Vec::new();
+        let mut to_create: SmallVec<[i32; 4]> = SmallVec::new();
         if !(completions.is_none() && j.status.succeeded >= 1) {
             let wanted = match completions {
                 Some(c) => parallelism.min(c - j.status.succeeded).max(0),
@@ -477,9 +481,15 @@ impl World {
         let suffix = self.name_suffix();
         let j = self.jobs.get(jid).expect("exists");
         let name: Name = if j.spec.is_indexed() {
-            let prefix = format!("{}-{}-", j.name, index);
-            let prefix: String = prefix.chars().take(58).collect();
-            format!("{prefix}{suffix}").into()
+            use std::fmt::Write;
+            let mut s = String::with_capacity(j.name.len() + 18);
+            write!(s, "{}-{}-", j.name, index).expect("writing to a String");
+            // generateName keeps at most 58 characters of the prefix.
+            if let Some((cut, _)) = s.char_indices().nth(58) {
+                s.truncate(cut);
+            }
+            s.push_str(&suffix);
+            s.into()
         } else {
             format!("{}-{suffix}", j.name).into()
         };
@@ -563,8 +573,7 @@ impl World {
         });
         self.jobs.get_mut(jid).expect("exists").pods.insert((index, pid));
         self.rv += 1;
-        let ev = self.pod_event("PodCreated", pid);
-        self.emit(ev);
+        self.emit_pod("PodCreated", pid);
         self.scheduler_add(pid);
         true
     }

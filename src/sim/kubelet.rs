@@ -66,8 +66,7 @@ impl World {
         p.running = true;
         p.started_at = now;
         let job = p.job;
-        let ev = self.pod_event(event, pid);
-        self.emit(ev);
+        self.emit_pod(event, pid);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {
             self.pod_changed(job);
@@ -116,8 +115,7 @@ impl World {
         p.ready = true;
         let job = p.job;
         self.training_ready_changed(pid, true);
-        let ev = self.pod_event("PodReady", pid);
-        self.emit(ev);
+        self.emit_pod("PodReady", pid);
         self.pod_changed(job);
         self.podctl_watch(pid);
     }
@@ -267,8 +265,7 @@ impl World {
             self.release(pid);
         }
         self.scheduler_remove(pid);
-        let ev = self.pod_event("PodDeleted", pid);
-        self.emit(ev);
+        self.emit_pod("PodDeleted", pid);
         let p = self.pods.remove(pid).expect("exists");
         // A pod the Job controller has not counted yet is counted as it goes (finalizer).
         if let Some(j) = self.jobs.get_mut(p.job) {

@@ -20,7 +20,7 @@ pub mod training;
 
 use crate::controllers::jobset::Decision;
 use crate::scenario::Scenario;
-use crate::trace::{Name, TraceEvent, TraceSink};
+use crate::trace::{HashFields, Name, TraceEvent, TraceSink};
 use crate::units::Millis;
 use queue::{EventQueue, WorkQueue};
 use rand::SeedableRng;
@@ -109,6 +109,8 @@ pub struct RunOptions {
     pub keep_trace: bool,
     /// Run the invariant checker after every event (`src/sim/invariants.rs`).
     pub check_invariants: bool,
+    /// Hash the trace on a second thread (`run`; sweeps already use every core).
+    pub hash_thread: bool,
 }
 
 pub struct World {
@@ -119,7 +121,7 @@ pub struct World {
     pub jobsets: Slab<JobSetObj>,
     pub jobset_names: BTreeMap<(String, String), JobSetId>,
     pub jobs: Slab<JobObj>,
-    pub job_names: BTreeMap<(String, String), JobId>,
+    pub job_names: NameIndex,
     pub pods: Slab<PodObj>,
     pub services: BTreeMap<(String, String), ServiceObj>,
     /// PersistentVolumeClaims by (namespace, name) (src/sim/lifecycle.rs).
@@ -174,6 +176,64 @@ pub struct JobSetSummaryRecord {
     pub rejected: Option<String>,
 }
 
+/// The hash fields of `World::job_event` (a Job's name, namespace and stamp), borrowed.
+fn job_fields<'a>(jobs: &'a Slab<JobObj>, event: &'static str, id: JobId) -> HashFields<'a> {
+    let mut f = HashFields {
+        event,
+        ..Default::default()
+    };
+    if let Some(j) = jobs.get(id) {
+        f.names[0] = Some(&j.namespace);
+        f.names[3] = Some(&j.name);
+        if let Some(s) = &j.stamp {
+            f.names[1] = Some(&s.jobset_name);
+            f.names[2] = Some(&s.rj_name);
+            f.ints[0] = Some(i64::from(s.job_index));
+            f.ints[2] = Some(i64::from(s.restart_attempt));
+            f.ints[3] = s.job_restart_attempt.map(i64::from);
+        }
+    }
+    f
+}
+
+/// The hash fields of `World::pod_event`: the owning Job's, the pod's name and index, its node.
+fn pod_fields<'a>(
+    pods: &'a Slab<PodObj>,
+    jobs: &'a Slab<JobObj>,
+    nodes: &'a [NodeObj],
+    event: &'static str,
+    id: PodId,
+) -> HashFields<'a> {
+    let Some(p) = pods.get(id) else {
+        return HashFields {
+            event,
+            ..Default::default()
+        };
+    };
+    let mut f = job_fields(jobs, event, p.job);
+    f.names[4] = Some(&p.name);
+    if p.index >= 0 {
+        f.ints[1] = Some(i64::from(p.index));
+    }
+    f.names[5] = p.node.map(|n| &*nodes[n].name);
+    f
+}
+
+/// An object uid: `00000000-0000-4000-8000-` and the sequence number as at least 12 hex digits
+/// (the same text as `format!("00000000-0000-4000-8000-{n:012x}")`, without the formatter).
+pub(crate) fn uid_string(n: u64) -> String {
+    if n > 0xffff_ffff_ffff {
+        return format!("00000000-0000-4000-8000-{n:012x}");
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(36);
+    s.push_str("00000000-0000-4000-8000-");
+    for shift in (0..12).rev() {
+        s.push(HEX[((n >> (shift * 4)) & 15) as usize] as char);
+    }
+    s
+}
+
 /// Stream ids for per-component ChaCha streams (adding one never shifts another).
 pub const STREAM_APISERVER_NAMES: u64 = 1;
 
@@ -202,7 +262,7 @@ impl World {
             jobsets: Slab::default(),
             jobset_names: BTreeMap::new(),
             jobs: Slab::default(),
-            job_names: BTreeMap::new(),
+            job_names: NameIndex::default(),
             pods: Slab::default(),
             services: BTreeMap::new(),
             pvcs: BTreeMap::new(),
@@ -213,7 +273,7 @@ impl World {
             job_queue: WorkQueue::default(),
             pod_queue: WorkQueue::default(),
             sched: scheduler::SchedState::default(),
-            trace: TraceSink::new(opts.trace, opts.keep_trace),
+            trace: TraceSink::with_hash_thread(opts.trace, opts.keep_trace, opts.hash_thread),
             rv: 0,
             uid: 0,
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
@@ -316,17 +376,24 @@ impl World {
     }
 
     fn next_uid(&mut self) -> String {
+        uid_string(self.next_uid_seq())
+    }
+
+    /// The next uid's sequence number (objects that render their uid on demand).
+    fn next_uid_seq(&mut self) -> u64 {
         self.uid += 1;
-        format!("00000000-0000-4000-8000-{:012x}", self.uid)
+        self.uid
     }
 
     /// A 5-character generateName suffix from the API server's own stream.
     fn name_suffix(&mut self) -> String {
         use rand::Rng;
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..5)
-            .map(|_| ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize] as char)
-            .collect()
+        let mut s = String::with_capacity(5);
+        for _ in 0..5 {
+            s.push(ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize] as char);
+        }
+        s
     }
 
     /// Emits a trace event stamped with the current time.
@@ -531,6 +598,39 @@ impl World {
         ev
     }
 
+    /// Emits a Job event with no fields beyond the Job's own (the same event as
+    /// `emit(job_event(..))`), without building an owned `TraceEvent` when
+    /// nothing needs one.
+    fn emit_job(&mut self, name: &'static str, id: JobId) {
+        if !self.fast_trace() {
+            let ev = self.job_event(name, id);
+            return self.emit(ev);
+        }
+        let mut f = job_fields(&self.jobs, name, id);
+        f.t = self.now;
+        self.trace.emit_fields(&f);
+    }
+
+    /// Emits a pod event with no fields beyond the pod's own (see `emit_job`).
+    fn emit_pod(&mut self, name: &'static str, id: PodId) {
+        if !self.fast_trace() {
+            let ev = self.pod_event(name, id);
+            return self.emit(ev);
+        }
+        let mut f = pod_fields(&self.pods, &self.jobs, &self.nodes, name, id);
+        f.t = self.now;
+        self.trace.emit_fields(&f);
+    }
+
+    /// Nothing needs an owned `TraceEvent`: no trace file or kept trace, no
+    /// invariant checker, no event expectation, no muted status write.
+    fn fast_trace(&self) -> bool {
+        !self.trace.needs_events()
+            && self.invariants.is_none()
+            && !self.expect.watches_events()
+            && !self.mute_job_status
+    }
+
     fn pod_event(&self, name: &'static str, id: PodId) -> TraceEvent {
         let Some(p) = self.pods.get(id) else {
             return TraceEvent {
@@ -590,5 +690,54 @@ impl World {
             && m.restart_attempt.is_none_or(|x| x == i64::from(s.restart_attempt))
             && m.job_restart_attempt
                 .is_none_or(|x| Some(x) == s.job_restart_attempt.map(i64::from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The borrowed fast path hashes exactly what the owned `TraceEvent` would, for every
+    /// Job and pod along a run with restarts, an unscheduled pod and orphaned lookups.
+    #[test]
+    fn borrowed_hash_fields_equal_the_owned_events() {
+        let text = "name: f\ncluster:\n  nodePools:\n  - {name: n, count: 3, capacity: {cpu: 1}}\njobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet\n    metadata: {name: js}\n    spec:\n      failurePolicy: {maxRestarts: 2}\n      replicatedJobs:\n      - name: w\n        replicas: 2\n        template:\n          spec:\n            parallelism: 2\n            completions: 2\n            backoffLimit: 0\n            template:\n              spec:\n                restartPolicy: Never\n                containers: [{name: c, image: x, resources: {requests: {cpu: 1}}}]\nworkload:\n- match: {jobIndex: 1, restartAttempt: 0}\n  runFor: 30s\n  exitCode: 3\n- runFor: 1m\n";
+        let sc = crate::scenario::parse_scenario(text, std::path::Path::new("f.yaml")).expect("valid scenario");
+        let mut w = World::new(Arc::new(sc), RunOptions::default());
+        let mut checked = 0;
+        while w.step() {
+            for (pid, _) in w.pods.iter() {
+                let owned = w.pod_event("PodReady", pid);
+                assert_eq!(
+                    pod_fields(&w.pods, &w.jobs, &w.nodes, "PodReady", pid),
+                    owned.hash_fields()
+                );
+                checked += 1;
+            }
+            for (jid, _) in w.jobs.iter() {
+                let owned = w.job_event("JobCreated", jid);
+                assert_eq!(job_fields(&w.jobs, "JobCreated", jid), owned.hash_fields());
+            }
+        }
+        assert_eq!(
+            pod_fields(&w.pods, &w.jobs, &w.nodes, "PodDeleted", u64::MAX),
+            w.pod_event("PodDeleted", u64::MAX).hash_fields()
+        );
+        assert_eq!(
+            job_fields(&w.jobs, "JobDeleted", u64::MAX),
+            w.job_event("JobDeleted", u64::MAX).hash_fields()
+        );
+        assert!(checked > 50, "pods were compared along the run ({checked})");
+        assert!(
+            w.jobsets.iter().all(|(_, j)| j.js.status.restarts >= 1),
+            "the run restarted"
+        );
+    }
+
+    #[test]
+    fn uid_text_matches_the_formatter() {
+        for n in [0u64, 1, 0xabc, 0xffff_ffff_ffff, 0x1_0000_0000_0000, u64::MAX] {
+            assert_eq!(uid_string(n), format!("00000000-0000-4000-8000-{n:012x}"));
+        }
     }
 }

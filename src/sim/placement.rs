@@ -35,7 +35,7 @@ pub const MSG_LEADER_NOT_SCHEDULED: &str =
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodPlacement {
     /// `jobset.sigs.k8s.io/job-key`.
-    pub job_key: Name,
+    pub job_key: super::store::JobKey,
     /// `jobset.sigs.k8s.io/priority`, set by the pod webhook from `spec.priority`
     /// (absent on node-selector-strategy pods, which the webhook skips).
     pub priority_label: Option<i32>,
@@ -155,14 +155,14 @@ impl TopoIndex {
             };
             // Affinity: where pods of this Job exist, only there; if none exist anywhere,
             // the pod matches its own term and any node with the key will do.
-            if let Some(doms) = ki.job_domains.get(&pl.job_key)
+            if let Some(doms) = ki.job_domains.get(pl.job_key.name())
                 && !doms.is_empty()
                 && !doms.contains_key(&d)
             {
                 return Err(REASON_AFFINITY);
             }
             if let Some(p) = pl.priority_label
-                && has_other(ki.prio_jobs.get(&d).and_then(|m| m.get(&p)), &pl.job_key)
+                && has_other(ki.prio_jobs.get(&d).and_then(|m| m.get(&p)), pl.job_key.name())
             {
                 return Err(REASON_ANTI_AFFINITY);
             }
@@ -175,7 +175,7 @@ impl TopoIndex {
                 let Some(d) = ki.node_domain.get(id).cloned().flatten() else {
                     continue;
                 };
-                if has_other(ki.holders.get(&d).and_then(|m| m.get(&p)), &pl.job_key) {
+                if has_other(ki.holders.get(&d).and_then(|m| m.get(&p)), pl.job_key.name()) {
                     return Err(REASON_EXISTING_ANTI_AFFINITY);
                 }
             }
@@ -190,7 +190,7 @@ impl TopoIndex {
             && pl.exclusive.as_ref() == Some(key)
             && pl
                 .priority_label
-                .is_some_and(|p| has_other(ki.prio_jobs.get(d).and_then(|m| m.get(&p)), &pl.job_key))
+                .is_some_and(|p| has_other(ki.prio_jobs.get(d).and_then(|m| m.get(&p)), pl.job_key.name()))
     }
 
     /// The domains a pod may only use, when they can be named without scanning nodes:
@@ -221,7 +221,7 @@ impl TopoIndex {
         }
         let t = pl.exclusive.as_ref()?;
         let ki = self.keys.get(t)?;
-        let doms: Vec<Name> = match ki.job_domains.get(&pl.job_key) {
+        let doms: Vec<Name> = match ki.job_domains.get(pl.job_key.name()) {
             Some(d) if !d.is_empty() => d.keys().cloned().collect(),
             _ => ki.nodes.keys().cloned().collect(),
         };
@@ -234,20 +234,24 @@ impl KeyIndex {
         let Some(d) = self.node_domain.get(id).cloned().flatten() else {
             return;
         };
-        bump(self.job_domains.entry(pl.job_key.clone()).or_default(), &d, delta);
-        if self.job_domains.get(&pl.job_key).is_some_and(|m| m.is_empty()) {
-            self.job_domains.remove(&pl.job_key);
+        bump(
+            self.job_domains.entry(pl.job_key.name().clone()).or_default(),
+            &d,
+            delta,
+        );
+        if self.job_domains.get(pl.job_key.name()).is_some_and(|m| m.is_empty()) {
+            self.job_domains.remove(pl.job_key.name());
         }
         if let Some(p) = pl.priority_label {
             bump(
                 self.prio_jobs.entry(d.clone()).or_default().entry(p).or_default(),
-                &pl.job_key,
+                pl.job_key.name(),
                 delta,
             );
             if pl.leader_terms && pl.exclusive.as_ref() == Some(key) {
                 bump(
                     self.holders.entry(d).or_default().entry(p).or_default(),
-                    &pl.job_key,
+                    pl.job_key.name(),
                     delta,
                 );
                 self.holder_count = (self.holder_count as i64 + i64::from(delta)).max(0) as u64;

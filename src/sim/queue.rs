@@ -151,44 +151,125 @@ impl<E> EventQueue<E> {
     }
 }
 
+/// A map from object ids (creation sequence numbers) to values: a window of
+/// slots from the smallest key present to the largest, so a lookup is an index.
+/// Keys in use are ids of live objects, which sit close together (objects die
+/// roughly in creation order), so the window stays near the number of keys.
+#[derive(Debug)]
+pub struct IdMap<V> {
+    /// Slot `i` holds key `base + i`; the first and last slots are occupied.
+    slots: VecDeque<Option<V>>,
+    base: u64,
+    len: usize,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap {
+            slots: VecDeque::new(),
+            base: 0,
+            len: 0,
+        }
+    }
+}
+
+impl<V> IdMap<V> {
+    fn slot(&self, key: u64) -> Option<usize> {
+        key.checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|i| *i < self.slots.len())
+    }
+    pub fn get(&self, key: u64) -> Option<&V> {
+        self.slot(key).and_then(|i| self.slots[i].as_ref())
+    }
+    pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
+        self.slot(key).and_then(|i| self.slots[i].as_mut())
+    }
+    pub fn insert(&mut self, key: u64, v: V) {
+        if self.slots.is_empty() {
+            self.base = key;
+        }
+        while key < self.base {
+            self.slots.push_front(None);
+            self.base -= 1;
+        }
+        let i = usize::try_from(key - self.base).expect("an id window fits in memory");
+        while self.slots.len() <= i {
+            self.slots.push_back(None);
+        }
+        if self.slots[i].replace(v).is_none() {
+            self.len += 1;
+        }
+    }
+    pub fn remove(&mut self, key: u64) -> Option<V> {
+        let i = self.slot(key)?;
+        let v = self.slots[i].take()?;
+        self.len -= 1;
+        while self.slots.front().is_some_and(|s| s.is_none()) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        while self.slots.back().is_some_and(|s| s.is_none()) {
+            self.slots.pop_back();
+        }
+        Some(v)
+    }
+    pub fn contains_key(&self, key: u64) -> bool {
+        self.get(key).is_some()
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.len = 0;
+    }
+}
+
 /// Workqueue semantics of client-go: one slot per key; adding a key that is
 /// already queued keeps the earlier due time (dedup); the popped slot must
 /// match the generation handed out (lazy cancellation of superseded events).
+/// Keys are object ids; the queued set is an `IdMap` (never iterated).
 #[derive(Debug)]
-pub struct WorkQueue<K: Ord + Copy> {
-    pending: BTreeMap<K, (Millis, u64)>,
+pub struct WorkQueue<K: Ord + Copy + Into<u64>> {
+    pending: IdMap<(Millis, u64)>,
     epoch: u64,
     /// Consecutive reconcile errors per key (for backoff).
     pub failures: BTreeMap<K, u32>,
 }
 
-impl<K: Ord + Copy> Default for WorkQueue<K> {
+impl<K: Ord + Copy + Into<u64>> Default for WorkQueue<K> {
     fn default() -> Self {
         WorkQueue {
-            pending: BTreeMap::new(),
+            pending: IdMap::default(),
             epoch: 0,
             failures: BTreeMap::new(),
         }
     }
 }
 
-impl<K: Ord + Copy> WorkQueue<K> {
+impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Queues `key` at `due`; returns the (due, generation) of a new event to schedule, if any.
     pub fn add(&mut self, key: K, due: Millis) -> Option<(Millis, u64)> {
-        if let Some((d, _)) = self.pending.get(&key)
+        let k = key.into();
+        if let Some((d, _)) = self.pending.get(k)
             && *d <= due
         {
             return None;
         }
         self.epoch += 1;
-        self.pending.insert(key, (due, self.epoch));
+        self.pending.insert(k, (due, self.epoch));
         Some((due, self.epoch))
     }
     /// Takes the key if `epoch` is its current generation.
     pub fn take(&mut self, key: K, epoch: u64) -> bool {
-        match self.pending.get(&key) {
+        let k = key.into();
+        match self.pending.get(k) {
             Some((_, g)) if *g == epoch => {
-                self.pending.remove(&key);
+                self.pending.remove(k);
                 true
             }
             _ => false,
@@ -196,11 +277,13 @@ impl<K: Ord + Copy> WorkQueue<K> {
     }
     /// The key is queued and not yet processed.
     pub fn is_pending(&self, key: K) -> bool {
-        self.pending.contains_key(&key)
+        self.pending.contains_key(key.into())
     }
     pub fn forget(&mut self, key: K) {
-        self.pending.remove(&key);
-        self.failures.remove(&key);
+        self.pending.remove(key.into());
+        if !self.failures.is_empty() {
+            self.failures.remove(&key);
+        }
     }
     /// Drops every queued key and retry counter (a controller restart); returns how many keys were queued.
     /// Generations keep counting, so events already scheduled for dropped keys are stale.
@@ -272,5 +355,34 @@ mod tests {
         assert!(!w.take(7, g1), "the superseded event is stale");
         assert!(w.take(7, g2));
         assert!(w.add(7, 200).is_some(), "after processing, the key can be queued again");
+    }
+
+    /// The id window behaves as a map under random inserts and removes around a moving range.
+    #[test]
+    fn id_map_matches_a_btree_map() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut m = IdMap::default();
+        let mut reference = BTreeMap::new();
+        for step in 0..50_000u64 {
+            let k = step / 8 + u64::from(rng.next_u32() % 64);
+            if rng.next_u32() % 2 == 0 {
+                m.insert(k, step);
+                reference.insert(k, step);
+            } else {
+                assert_eq!(m.remove(k), reference.remove(&k));
+            }
+            let probe = step / 8 + u64::from(rng.next_u32() % 80);
+            assert_eq!(m.get(probe), reference.get(&probe));
+            assert_eq!(m.len(), reference.len());
+        }
+        let (lo, hi) = (reference.keys().next().unwrap(), reference.keys().last().unwrap());
+        assert_eq!(
+            m.slots.len() as u64,
+            hi - lo + 1,
+            "the window spans the smallest to the largest key"
+        );
+        m.clear();
+        assert!(m.is_empty() && m.get(3).is_none());
     }
 }

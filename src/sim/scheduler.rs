@@ -369,8 +369,7 @@ impl World {
         if let Some(pl) = p.placement.as_deref() {
             self.sched.topo.pod_moved(pl, n, 1);
         }
-        let ev = self.pod_event("PodScheduled", pid);
-        self.emit(ev);
+        self.emit_pod("PodScheduled", pid);
         self.kubelet_bound(pid);
         self.pod_changed(job);
         self.podctl_watch(pid);

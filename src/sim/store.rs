@@ -74,6 +74,50 @@ impl<T> Slab<T> {
     }
 }
 
+/// Object ids by (namespace, name), looked up without building owned keys
+/// (names are shared `Name`s). A hash index: it is only ever looked up, never
+/// iterated, so its order cannot reach any output (crates-and-style.md §1.10).
+#[derive(Debug, Default)]
+pub struct NameIndex {
+    by_namespace: rustc_hash::FxHashMap<Name, rustc_hash::FxHashMap<Name, u64>>,
+    len: usize,
+}
+
+impl NameIndex {
+    pub fn get(&self, namespace: &str, name: &str) -> Option<u64> {
+        self.by_namespace.get(namespace)?.get(name).copied()
+    }
+    pub fn contains(&self, namespace: &str, name: &str) -> bool {
+        self.get(namespace, name).is_some()
+    }
+    pub fn insert(&mut self, namespace: Name, name: Name, id: u64) {
+        if self
+            .by_namespace
+            .entry(namespace)
+            .or_default()
+            .insert(name, id)
+            .is_none()
+        {
+            self.len += 1;
+        }
+    }
+    pub fn remove(&mut self, namespace: &str, name: &str) -> Option<u64> {
+        let names = self.by_namespace.get_mut(namespace)?;
+        let id = names.remove(name)?;
+        if names.is_empty() {
+            self.by_namespace.remove(namespace);
+        }
+        self.len -= 1;
+        Some(id)
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 pub type JobSetId = u64;
 pub type JobId = u64;
 pub type PodId = u64;
@@ -94,7 +138,7 @@ pub struct JobSetObj {
     pub created: Millis,
     pub deletion: Option<Deletion>,
     /// Owned Jobs by name (list order = storage-key order).
-    pub jobs: BTreeMap<String, JobId>,
+    pub jobs: BTreeMap<Name, JobId>,
     /// When the JobSet became terminal (for summaries).
     pub finished_at: Option<Millis>,
     pub name: Name,
@@ -118,8 +162,8 @@ pub struct JobStamp {
     pub key_context: Arc<crate::controllers::naming::KeyContext>,
     /// Template metadata shared by every Job of the replicated Job.
     pub template_meta: Arc<TemplateMeta>,
-    /// `jobset.sigs.k8s.io/job-key` (SHA-1 of `<namespace>/<job name>`), computed once.
-    pub job_key: Name,
+    /// `jobset.sigs.k8s.io/job-key` (SHA-1 of `<namespace>/<job name>`), computed on first use.
+    pub job_key: JobKey,
 }
 
 impl JobStamp {
@@ -131,6 +175,49 @@ impl JobStamp {
             self.restart_attempt,
             self.job_restart_attempt,
         )
+    }
+}
+
+/// A Job's `jobset.sigs.k8s.io/job-key` label: the SHA-1 of `<namespace>/<job name>`,
+/// computed the first time something reads it (only exclusive placement does) and
+/// shared by the Job and its pods.
+#[derive(Clone, Default)]
+pub struct JobKey(Arc<JobKeyCell>);
+
+#[derive(Default)]
+struct JobKeyCell {
+    namespace: Name,
+    job: Name,
+    key: std::sync::OnceLock<Name>,
+}
+
+impl JobKey {
+    pub fn new(namespace: Name, job: Name) -> JobKey {
+        JobKey(Arc::new(JobKeyCell {
+            namespace,
+            job,
+            key: std::sync::OnceLock::new(),
+        }))
+    }
+    /// The label value (40 lowercase hex digits).
+    pub fn name(&self) -> &Name {
+        self.0
+            .key
+            .get_or_init(|| crate::controllers::naming::job_key(&self.0.namespace, &self.0.job).into())
+    }
+}
+
+/// Two keys are equal when they are of the same Job (the key is a function of its namespace and name).
+impl PartialEq for JobKey {
+    fn eq(&self, other: &JobKey) -> bool {
+        self.0.namespace == other.0.namespace && self.0.job == other.0.job
+    }
+}
+impl Eq for JobKey {}
+
+impl std::fmt::Debug for JobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JobKey({}/{})", self.0.namespace, self.0.job)
     }
 }
 
@@ -165,7 +252,8 @@ pub struct JobStatus {
 pub struct JobObj {
     pub name: Name,
     pub namespace: Name,
-    pub uid: String,
+    /// The uid's sequence number (`JobObj::uid` renders it).
+    pub uid_seq: u64,
     pub rv: u64,
     pub created: Millis,
     pub spec: Arc<JobSpec>,
@@ -200,6 +288,10 @@ pub struct JobObj {
 }
 
 impl JobObj {
+    /// `metadata.uid`.
+    pub fn uid(&self) -> String {
+        super::uid_string(self.uid_seq)
+    }
     pub fn finished(&self) -> Option<&Condition> {
         self.status.conditions.iter().find(|c| {
             (c.type_ == crate::api::constants::JOB_COMPLETE || c.type_ == crate::api::constants::JOB_FAILED)
@@ -317,4 +409,29 @@ pub struct NodeObj {
     pub pods: BTreeSet<PodId>,
     /// Generation for recovery timers.
     pub epoch: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_index_maps_namespace_and_name_to_ids() {
+        let mut ix = NameIndex::default();
+        ix.insert("b".into(), "x".into(), 1);
+        ix.insert("a".into(), "z".into(), 2);
+        ix.insert("a".into(), "y".into(), 3);
+        ix.insert("a".into(), "y".into(), 4);
+        assert_eq!(ix.len(), 3);
+        assert_eq!(ix.get("a", "y"), Some(4));
+        assert_eq!(ix.get("a", "z"), Some(2));
+        assert!(ix.contains("b", "x") && !ix.contains("b", "y") && !ix.contains("c", "x"));
+        assert_eq!(ix.remove("b", "x"), Some(1));
+        assert_eq!(ix.remove("b", "x"), None);
+        assert_eq!(ix.len(), 2);
+        assert!(
+            !ix.by_namespace.contains_key("b"),
+            "an empty namespace leaves the index"
+        );
+    }
 }

@@ -45,7 +45,7 @@ fn cluster(count: u32, cpu: u32, per: u32) -> String {
 }
 
 fn node_of(w: &World, job: &str, index: i32) -> String {
-    let jid = w.job_names[&("default".to_string(), job.to_string())];
+    let jid = w.job_names.get("default", job).expect("the Job exists");
     let j = w.jobs.get(jid).unwrap();
     let pid = j
         .pods
@@ -123,7 +123,7 @@ fn followers_are_rejected_until_their_leader_is_bound_then_pinned_to_its_rack() 
         "one Job per rack"
     );
     // The webhook's priority label (spec.priority from the Priority plugin, 0 here).
-    let jid = w.job_names[&("default".to_string(), "js-w-0".to_string())];
+    let jid = w.job_names.get("default", "js-w-0").expect("the Job exists");
     let pid = w.jobs.get(jid).unwrap().pods.iter().next().unwrap().1;
     assert_eq!(w.pod_labels(pid).0["jobset.sigs.k8s.io/priority"], "0");
 }
@@ -196,7 +196,7 @@ fn exclusivity_holds_only_among_pods_of_equal_priority() {
         rack_of(&w, &node_of(&w, "lo-w-0", 0)),
         rack_of(&w, &node_of(&w, "hi-w-0", 0))
     );
-    let jid = w.job_names[&("default".to_string(), "hi-w-0".to_string())];
+    let jid = w.job_names.get("default", "hi-w-0").expect("the Job exists");
     let pid = w.jobs.get(jid).unwrap().pods.iter().next().unwrap().1;
     assert_eq!(w.pod_labels(pid).0["jobset.sigs.k8s.io/priority"], "100");
 }
@@ -268,7 +268,7 @@ fn node_selector_strategy_uses_pre_labelled_nodes_and_skips_the_pod_webhook() {
     assert!(node_of(&w, "js-w-0", 1).starts_with("np-a-"));
     assert!(node_of(&w, "js-w-1", 0).starts_with("np-b-"));
     assert!(node_of(&w, "js-w-1", 1).starts_with("np-b-"));
-    let jid = w.job_names[&("default".to_string(), "js-w-0".to_string())];
+    let jid = w.job_names.get("default", "js-w-0").expect("the Job exists");
     let pid = w.jobs.get(jid).unwrap().pods.iter().next().unwrap().1;
     assert!(!w.pod_labels(pid).0.contains_key("jobset.sigs.k8s.io/priority"));
     let evicted = events(&w, "PodEvicted")

@@ -76,6 +76,7 @@ pub fn trace_bytes(sc: Arc<Scenario>, seed: Option<u64>) -> Vec<u8> {
             trace: Some(Box::new(buf.clone())),
             keep_trace: false,
             check_invariants: false,
+            hash_thread: false,
         },
     );
     w.run();
