@@ -240,34 +240,67 @@ impl HashFields<'_> {
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         // Room for a typical event up front (longer ones grow the buffer as they go).
         out.reserve(256);
-        out.extend_from_slice(&self.t.to_le_bytes());
-        out.extend_from_slice(self.event.as_bytes());
-        out.push(0);
+        encode::head(out, self.t, self.event);
         for (tag, v) in self.names.iter().enumerate() {
             if let Some(v) = v {
-                out.push(tag as u8 + 1);
-                out.extend_from_slice(v.as_bytes());
-                out.push(0);
+                encode::str(out, tag as u8 + 1, v);
             }
         }
         for (tag, v) in self.ints.iter().enumerate() {
             if let Some(v) = v {
-                out.push(tag as u8 + 16);
-                out.extend_from_slice(&v.to_le_bytes());
+                encode::int(out, tag as u8 + 16, *v);
             }
         }
         for (tag, v) in self.strs.iter().enumerate() {
             if let Some(v) = v {
-                out.push(tag as u8 + 32);
-                out.extend_from_slice(v.as_bytes());
-                out.push(0);
+                encode::str(out, tag as u8 + 32, v);
             }
         }
         if let Some(t) = self.type_ {
-            out.push(48);
-            out.extend_from_slice(t.as_bytes());
-            out.push(0);
+            encode::str(out, 48, t);
         }
+    }
+}
+
+/// The pieces of the canonical event encoding (`HashFields::encode_into`), for
+/// encoders that write an event's fields straight from where they live. A
+/// caller writes the head, then each present field in tag order.
+pub mod encode {
+    /// Field tags: names 1–8, integers 16–21, strings 32–37, `type` 48.
+    pub const NAMESPACE: u8 = 1;
+    pub const JOBSET: u8 = 2;
+    pub const REPLICATED_JOB: u8 = 3;
+    pub const JOB: u8 = 4;
+    pub const POD: u8 = 5;
+    pub const NODE: u8 = 6;
+    pub const JOB_INDEX: u8 = 16;
+    pub const POD_INDEX: u8 = 17;
+    pub const RESTART_ATTEMPT: u8 = 18;
+    pub const JOB_RESTART_ATTEMPT: u8 = 19;
+
+    /// The time (little-endian u64) and the NUL-terminated event name.
+    #[inline]
+    pub fn head(out: &mut Vec<u8>, t: u64, event: &str) {
+        out.extend_from_slice(&t.to_le_bytes());
+        out.extend_from_slice(event.as_bytes());
+        out.push(0);
+    }
+
+    /// A string field: its tag, its bytes, a NUL.
+    #[inline]
+    pub fn str(out: &mut Vec<u8>, tag: u8, v: &str) {
+        out.push(tag);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+
+    /// An integer field: its tag and the value as little-endian i64.
+    #[inline]
+    pub fn int(out: &mut Vec<u8>, tag: u8, v: i64) {
+        let mut b = [0u8; 9];
+        b[0] = tag;
+        b[1..].copy_from_slice(&v.to_le_bytes());
+        out.extend_from_slice(&b);
     }
 }
 
@@ -359,7 +392,13 @@ impl BlockHasher {
     }
 
     fn push(&mut self, ev: &HashFields<'_>) {
-        ev.encode_into(&mut self.block);
+        self.push_with(|out| ev.encode_into(out));
+    }
+
+    /// Appends one event's canonical encoding, written by `encode`.
+    #[inline]
+    fn push_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        encode(&mut self.block);
         if self.block.len() >= HASH_BLOCK {
             self.hand_off();
         }
@@ -440,12 +479,14 @@ impl TraceSink {
         self.writer.is_some() || self.keep.is_some()
     }
 
-    /// Counts and hashes an event given by its fields; only for a sink that
-    /// neither writes nor keeps events (`needs_events` is false).
-    pub fn emit_fields(&mut self, ev: &HashFields<'_>) {
+    /// Counts and hashes an event whose canonical encoding `encode` appends
+    /// (the bytes `HashFields::encode_into` would write for it); only for a
+    /// sink that neither writes nor keeps events.
+    #[inline]
+    pub fn emit_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         debug_assert!(!self.needs_events());
         self.count += 1;
-        self.hasher.push(ev);
+        self.hasher.push_with(encode);
     }
 
     /// Flushes the writer and settles `hash` over every event so far. With a hash

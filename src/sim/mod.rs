@@ -20,7 +20,7 @@ pub mod training;
 
 use crate::controllers::jobset::Decision;
 use crate::scenario::Scenario;
-use crate::trace::{HashFields, Name, TraceEvent, TraceSink};
+use crate::trace::{Name, TraceEvent, TraceSink};
 use crate::units::Millis;
 use queue::{EventQueue, WorkQueue};
 use rand::SeedableRng;
@@ -136,6 +136,8 @@ pub struct World {
     pod_queue: WorkQueue<PodId>,
     sched: scheduler::SchedState,
     pub trace: TraceSink,
+    /// Encoded name fields of recently traced Jobs (the fast trace path).
+    job_names_enc: JobNamesCache,
     rv: u64,
     uid: u64,
     rng_names: ChaCha8Rng,
@@ -176,47 +178,87 @@ pub struct JobSetSummaryRecord {
     pub rejected: Option<String>,
 }
 
-/// The hash fields of `World::job_event` (a Job's name, namespace and stamp), borrowed.
-fn job_fields<'a>(jobs: &'a Slab<JobObj>, event: &'static str, id: JobId) -> HashFields<'a> {
-    let mut f = HashFields {
-        event,
-        ..Default::default()
-    };
-    if let Some(j) = jobs.get(id) {
-        f.names[0] = Some(&j.namespace);
-        f.names[3] = Some(&j.name);
-        if let Some(s) = &j.stamp {
-            f.names[1] = Some(&s.jobset_name);
-            f.names[2] = Some(&s.rj_name);
-            f.ints[0] = Some(i64::from(s.job_index));
-            f.ints[2] = Some(i64::from(s.restart_attempt));
-            f.ints[3] = s.job_restart_attempt.map(i64::from);
-        }
+/// A Job's name fields in the canonical event encoding (namespace, jobset,
+/// replicatedJob, job: tags 1–4), as every event of the Job and its pods
+/// starts its fields with them.
+fn encode_job_names(out: &mut Vec<u8>, j: &JobObj) {
+    use crate::trace::encode::{self, *};
+    encode::str(out, NAMESPACE, &j.namespace);
+    if let Some(s) = &j.stamp {
+        encode::str(out, JOBSET, &s.jobset_name);
+        encode::str(out, REPLICATED_JOB, &s.rj_name);
     }
-    f
+    encode::str(out, JOB, &j.name);
 }
 
-/// The hash fields of `World::pod_event`: the owning Job's, the pod's name and index, its node.
-fn pod_fields<'a>(
-    pods: &'a Slab<PodObj>,
-    jobs: &'a Slab<JobObj>,
-    nodes: &'a [NodeObj],
-    event: &'static str,
-    id: PodId,
-) -> HashFields<'a> {
-    let Some(p) = pods.get(id) else {
-        return HashFields {
-            event,
-            ..Default::default()
-        };
-    };
-    let mut f = job_fields(jobs, event, p.job);
-    f.names[4] = Some(&p.name);
-    if p.index >= 0 {
-        f.ints[1] = Some(i64::from(p.index));
+/// `encode_job_names` of recently traced Jobs, direct-mapped by Job id. A Job's
+/// names never change and ids are never reused, so an entry is valid for as
+/// long as its id matches; 4,096 slots hold a whole wave of a 2,048-Job JobSet.
+struct JobNamesCache {
+    slots: Vec<(JobId, Vec<u8>)>,
+}
+
+impl Default for JobNamesCache {
+    fn default() -> Self {
+        JobNamesCache {
+            slots: vec![(JobId::MAX, Vec::new()); 4096],
+        }
     }
-    f.names[5] = p.node.map(|n| &*nodes[n].name);
-    f
+}
+
+impl JobNamesCache {
+    fn get(&mut self, id: JobId, j: &JobObj) -> &[u8] {
+        // The slot count is a power of two.
+        let mask = self.slots.len() - 1;
+        let slot = &mut self.slots[id as usize & mask];
+        if slot.0 != id {
+            slot.0 = id;
+            slot.1.clear();
+            encode_job_names(&mut slot.1, j);
+        }
+        &slot.1
+    }
+}
+
+/// Appends the canonical encoding of a Job or pod event straight from the
+/// store: the same bytes as `World::job_event`/`pod_event` give through
+/// `HashFields::encode_into`, without building the event. `job` is the Job and
+/// its encoded names (`encode_job_names`); `pod` is the pod's name, completion
+/// index (or -1) and node.
+fn encode_job_event(
+    out: &mut Vec<u8>,
+    t: Millis,
+    event: &'static str,
+    job: Option<(&JobObj, &[u8])>,
+    pod: Option<(&str, i32, Option<&str>)>,
+) {
+    use crate::trace::encode::{self, *};
+    out.reserve(256);
+    encode::head(out, t, event);
+    if let Some((_, names)) = job {
+        out.extend_from_slice(names);
+    }
+    if let Some((name, _, node)) = pod {
+        encode::str(out, POD, name);
+        if let Some(n) = node {
+            encode::str(out, NODE, n);
+        }
+    }
+    let stamp = job.and_then(|(j, _)| j.stamp.as_ref());
+    if let Some(s) = stamp {
+        encode::int(out, JOB_INDEX, i64::from(s.job_index));
+    }
+    if let Some((_, index, _)) = pod
+        && index >= 0
+    {
+        encode::int(out, POD_INDEX, i64::from(index));
+    }
+    if let Some(s) = stamp {
+        encode::int(out, RESTART_ATTEMPT, i64::from(s.restart_attempt));
+        if let Some(a) = s.job_restart_attempt {
+            encode::int(out, JOB_RESTART_ATTEMPT, i64::from(a));
+        }
+    }
 }
 
 /// An object uid: `00000000-0000-4000-8000-` and the sequence number as at least 12 hex digits
@@ -274,6 +316,7 @@ impl World {
             pod_queue: WorkQueue::default(),
             sched: scheduler::SchedState::default(),
             trace: TraceSink::with_hash_thread(opts.trace, opts.keep_trace, opts.hash_thread),
+            job_names_enc: JobNamesCache::default(),
             rv: 0,
             uid: 0,
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
@@ -606,9 +649,9 @@ impl World {
             let ev = self.job_event(name, id);
             return self.emit(ev);
         }
-        let mut f = job_fields(&self.jobs, name, id);
-        f.t = self.now;
-        self.trace.emit_fields(&f);
+        let t = self.now;
+        let job = self.jobs.get(id).map(|j| (j, self.job_names_enc.get(id, j)));
+        self.trace.emit_encoded(|out| encode_job_event(out, t, name, job, None));
     }
 
     /// Emits a pod event with no fields beyond the pod's own (see `emit_job`).
@@ -617,9 +660,16 @@ impl World {
             let ev = self.pod_event(name, id);
             return self.emit(ev);
         }
-        let mut f = pod_fields(&self.pods, &self.jobs, &self.nodes, name, id);
-        f.t = self.now;
-        self.trace.emit_fields(&f);
+        let t = self.now;
+        let Some(p) = self.pods.get(id) else {
+            return self
+                .trace
+                .emit_encoded(|out| encode_job_event(out, t, name, None, None));
+        };
+        let node = p.node.map(|n| &*self.nodes[n].name);
+        let job = self.jobs.get(p.job).map(|j| (j, self.job_names_enc.get(p.job, j)));
+        self.trace
+            .emit_encoded(|out| encode_job_event(out, t, name, job, Some((&p.name, p.index, node))));
     }
 
     /// Nothing needs an owned `TraceEvent`: no trace file or kept trace, no
@@ -700,32 +750,60 @@ mod tests {
     /// The borrowed fast path hashes exactly what the owned `TraceEvent` would, for every
     /// Job and pod along a run with restarts, an unscheduled pod and orphaned lookups.
     #[test]
-    fn borrowed_hash_fields_equal_the_owned_events() {
+    fn direct_encodings_equal_the_owned_events() {
         let text = "name: f\ncluster:\n  nodePools:\n  - {name: n, count: 3, capacity: {cpu: 1}}\njobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet\n    metadata: {name: js}\n    spec:\n      failurePolicy: {maxRestarts: 2}\n      replicatedJobs:\n      - name: w\n        replicas: 2\n        template:\n          spec:\n            parallelism: 2\n            completions: 2\n            backoffLimit: 0\n            template:\n              spec:\n                restartPolicy: Never\n                containers: [{name: c, image: x, resources: {requests: {cpu: 1}}}]\nworkload:\n- match: {jobIndex: 1, restartAttempt: 0}\n  runFor: 30s\n  exitCode: 3\n- runFor: 1m\n";
         let sc = crate::scenario::parse_scenario(text, std::path::Path::new("f.yaml")).expect("valid scenario");
         let mut w = World::new(Arc::new(sc), RunOptions::default());
         let mut checked = 0;
+        // What `emit_pod`/`emit_job` append, against the owned event's encoding.
+        // A small cache, so that entries are evicted and rebuilt along the run.
+        let mut cache = JobNamesCache {
+            slots: vec![(JobId::MAX, Vec::new()); 2],
+        };
+        let mut direct = |w: &World, event: &'static str, job: Option<JobId>, pod: Option<PodId>| {
+            let mut out = Vec::new();
+            let p = pod.and_then(|pid| w.pods.get(pid));
+            let jid = p.map(|p| p.job).or(job);
+            let j = jid.and_then(|jid| w.jobs.get(jid).map(|j| (j, cache.get(jid, j))));
+            match (pod, p) {
+                (Some(_), Some(p)) => {
+                    let node = p.node.map(|n| &*w.nodes[n].name);
+                    encode_job_event(&mut out, w.now, event, j, Some((&*p.name, p.index, node)));
+                }
+                (Some(_), None) => encode_job_event(&mut out, w.now, event, None, None),
+                (None, _) => encode_job_event(&mut out, w.now, event, j, None),
+            }
+            out
+        };
+        let owned = |w: &World, ev: TraceEvent| {
+            let mut f = ev.hash_fields();
+            f.t = w.now;
+            let mut out = Vec::new();
+            f.encode_into(&mut out);
+            out
+        };
         while w.step() {
             for (pid, _) in w.pods.iter() {
-                let owned = w.pod_event("PodReady", pid);
                 assert_eq!(
-                    pod_fields(&w.pods, &w.jobs, &w.nodes, "PodReady", pid),
-                    owned.hash_fields()
+                    direct(&w, "PodReady", None, Some(pid)),
+                    owned(&w, w.pod_event("PodReady", pid))
                 );
                 checked += 1;
             }
             for (jid, _) in w.jobs.iter() {
-                let owned = w.job_event("JobCreated", jid);
-                assert_eq!(job_fields(&w.jobs, "JobCreated", jid), owned.hash_fields());
+                assert_eq!(
+                    direct(&w, "JobCreated", Some(jid), None),
+                    owned(&w, w.job_event("JobCreated", jid))
+                );
             }
         }
         assert_eq!(
-            pod_fields(&w.pods, &w.jobs, &w.nodes, "PodDeleted", u64::MAX),
-            w.pod_event("PodDeleted", u64::MAX).hash_fields()
+            direct(&w, "PodDeleted", None, Some(u64::MAX)),
+            owned(&w, w.pod_event("PodDeleted", u64::MAX))
         );
         assert_eq!(
-            job_fields(&w.jobs, "JobDeleted", u64::MAX),
-            w.job_event("JobDeleted", u64::MAX).hash_fields()
+            direct(&w, "JobDeleted", Some(u64::MAX), None),
+            owned(&w, w.job_event("JobDeleted", u64::MAX))
         );
         assert!(checked > 50, "pods were compared along the run ({checked})");
         assert!(
