@@ -1,6 +1,7 @@
 //! The event queue (total order by time, class, sequence) and Kubernetes-style workqueues.
 
 use crate::units::Millis;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 
 /// One scheduled event. Ordered by (time, class, seq): `class` 1 runs after
@@ -16,11 +17,14 @@ pub struct Entry<E> {
 /// one FIFO bucket, so ties run in insertion order; the buckets are ordered by
 /// (time, class) in a map that only sees one entry per distinct instant. Most
 /// pushes land in the bucket of the previous push (a wave of Jobs or pods all
-/// due at the same instant) and skip the map. The order is exactly that of a
-/// heap ordered by (time, class, insertion sequence).
+/// due at the same instant) and skip the map; the others find their bucket
+/// through a hash index. The order is exactly that of a heap ordered by
+/// (time, class, insertion sequence).
 pub struct EventQueue<E> {
-    /// Bucket index by (time, class), for every bucket except `front`.
+    /// Bucket by (time, class) in order, for every bucket except `front`.
     keys: BTreeMap<(Millis, u8), usize>,
+    /// The same buckets as `keys`, for lookups.
+    index: FxHashMap<(Millis, u8), usize>,
     /// Bucket storage; `free` lists the reusable slots.
     buckets: Vec<VecDeque<E>>,
     free: Vec<usize>,
@@ -37,6 +41,7 @@ impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             keys: BTreeMap::new(),
+            index: FxHashMap::default(),
             buckets: Vec::new(),
             free: Vec::new(),
             front: None,
@@ -55,7 +60,7 @@ impl<E> EventQueue<E> {
             (Some((k, b)), _) if k == key => b,
             (_, Some((k, b))) if k == key => b,
             _ => {
-                let b = match self.keys.get(&key) {
+                let b = match self.index.get(&key) {
                     Some(b) => *b,
                     None => {
                         let b = match self.free.pop() {
@@ -66,6 +71,7 @@ impl<E> EventQueue<E> {
                             }
                         };
                         self.keys.insert(key, b);
+                        self.index.insert(key, b);
                         if self.front.is_some_and(|(fk, _)| key < fk) {
                             self.earlier = true;
                         }
@@ -80,6 +86,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Makes `front` the bucket with the smallest key; false when the queue is empty.
+    #[inline]
     fn settle(&mut self) -> bool {
         if !self.earlier
             && let Some((_, b)) = self.front
@@ -87,6 +94,12 @@ impl<E> EventQueue<E> {
         {
             return true;
         }
+        self.settle_slow()
+    }
+
+    /// `settle` when the front bucket is drained or an earlier bucket appeared.
+    #[cold]
+    fn settle_slow(&mut self) -> bool {
         self.earlier = false;
         loop {
             match self.front {
@@ -106,18 +119,30 @@ impl<E> EventQueue<E> {
                         Some((mk, _)) if *mk < k => {
                             // An earlier bucket appeared: put the front back and take it.
                             self.keys.insert(k, b);
-                            self.front = self.keys.pop_first();
+                            self.index.insert(k, b);
+                            self.take_first();
                         }
                         _ => return true,
                     }
                 }
                 None => {
-                    self.front = self.keys.pop_first();
-                    if self.front.is_none() {
+                    if !self.take_first() {
                         return false;
                     }
                 }
             }
+        }
+    }
+
+    /// Moves the smallest bucket of `keys` to `front`; false when there is none.
+    fn take_first(&mut self) -> bool {
+        self.front = self.keys.pop_first();
+        match self.front {
+            Some((k, _)) => {
+                self.index.remove(&k);
+                true
+            }
+            None => false,
         }
     }
 
