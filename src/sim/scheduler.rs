@@ -10,15 +10,24 @@
 //! ordered by that score (`PoolIndex`), so an attempt looks at free nodes
 //! first instead of scanning every node.
 
+use super::queue::IdMap;
 use super::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// A pod's place in the active queue: (due, -priority, seq).
+type ActiveKey = (Millis, i64, u64);
 
 #[derive(Debug, Default)]
 pub struct SchedState {
     seq: u64,
-    active: BTreeMap<(Millis, i64, u64), PodId>,
-    active_keys: BTreeMap<PodId, (Millis, i64, u64)>,
+    /// Pods waiting for an attempt, smallest key first. Removing a pod only drops its
+    /// `active_keys` entry: an entry whose key is not its pod's current one is stale
+    /// and skipped when it surfaces.
+    active: BinaryHeap<Reverse<(ActiveKey, PodId)>>,
+    active_keys: IdMap<ActiveKey>,
     unsched: BTreeMap<(i64, u64), PodId>,
-    unsched_keys: BTreeMap<PodId, (i64, u64)>,
+    unsched_keys: IdMap<(i64, u64)>,
     wake_at: Option<Millis>,
     pools: Vec<PoolIndex>,
     /// Each node's position in its pool's index.
@@ -167,7 +176,8 @@ impl World {
         let due = self.now + self.sc.timing.scheduler_delay;
         let p = self.pods.get(pid).expect("exists");
         let key = (due, -i64::from(p.priority), p.seq);
-        self.sched.active.insert(key, pid);
+        debug_assert!(!self.sched.active_keys.contains_key(pid), "queued twice");
+        self.sched.active.push(Reverse((key, pid)));
         self.sched.active_keys.insert(pid, key);
         if self.sched.wake_at.is_none_or(|w| w > due) {
             self.sched.wake_at = Some(due);
@@ -176,10 +186,9 @@ impl World {
     }
 
     pub(super) fn scheduler_remove(&mut self, pid: PodId) {
-        if let Some(k) = self.sched.active_keys.remove(&pid) {
-            self.sched.active.remove(&k);
-        }
-        if let Some(k) = self.sched.unsched_keys.remove(&pid) {
+        // Its entry in `active`, if any, is stale from now on.
+        self.sched.active_keys.remove(pid);
+        if let Some(k) = self.sched.unsched_keys.remove(pid) {
             self.sched.unsched.remove(&k);
         }
     }
@@ -202,14 +211,18 @@ impl World {
             return;
         }
         self.sched.wake_at = None;
-        while let Some((&key, &pid)) = self.sched.active.first_key_value() {
+        while let Some(&Reverse((key, pid))) = self.sched.active.peek() {
+            if self.sched.active_keys.get(pid) != Some(&key) {
+                self.sched.active.pop(); // a removed pod's entry
+                continue;
+            }
             if key.0 > self.now {
                 self.sched.wake_at = Some(key.0);
                 self.push(key.0, Ev::SchedulerWake);
                 break;
             }
-            self.sched.active.remove(&key);
-            self.sched.active_keys.remove(&pid);
+            self.sched.active.pop();
+            self.sched.active_keys.remove(pid);
             self.try_schedule(pid);
         }
     }
