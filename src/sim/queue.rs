@@ -2,7 +2,8 @@
 
 use crate::units::Millis;
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 /// One scheduled event. Ordered by (time, class, seq): `class` 1 runs after
 /// every class-0 event at the same instant (used for expectation checkpoints).
@@ -173,6 +174,59 @@ impl<E> EventQueue<E> {
     }
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+/// A min-queue for values that mostly arrive in ascending order (keys that
+/// start with a due time `now + delay`): values not below the last of the
+/// ascending run are appended to it; the others go to a heap. Pops yield the
+/// smallest value of either, so the order is that of any min-queue.
+#[derive(Debug)]
+pub struct RunQueue<T: Ord> {
+    run: VecDeque<T>,
+    rest: BinaryHeap<Reverse<T>>,
+}
+
+impl<T: Ord> Default for RunQueue<T> {
+    fn default() -> Self {
+        RunQueue {
+            run: VecDeque::new(),
+            rest: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<T: Ord> RunQueue<T> {
+    pub fn push(&mut self, v: T) {
+        if self.run.back().is_none_or(|b| *b <= v) {
+            self.run.push_back(v);
+        } else {
+            self.rest.push(Reverse(v));
+        }
+    }
+
+    /// Whether the smallest value is the run's front (else the heap's top).
+    fn run_first(&self) -> bool {
+        match (self.run.front(), self.rest.peek()) {
+            (Some(a), Some(Reverse(b))) => a <= b,
+            (a, _) => a.is_some(),
+        }
+    }
+
+    pub fn peek(&self) -> Option<&T> {
+        if self.run_first() {
+            self.run.front()
+        } else {
+            self.rest.peek().map(|Reverse(v)| v)
+        }
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        if self.run_first() {
+            self.run.pop_front()
+        } else {
+            self.rest.pop().map(|Reverse(v)| v)
+        }
     }
 }
 
@@ -367,6 +421,46 @@ mod tests {
             assert_eq!((e.t, e.class, e.ev), want);
         }
         assert!(q.pop().is_none() && q.is_empty());
+    }
+
+    /// The run queue pops every value in ascending order, whatever the push order.
+    #[test]
+    fn run_queue_matches_a_sorted_reference() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut q = RunQueue::default();
+        let mut reference: std::collections::BTreeMap<(u64, u64), usize> = Default::default();
+        let mut now = 0u64;
+        for i in 0..20_000u64 {
+            if rng.next_u32() % 3 != 0 || reference.is_empty() {
+                // Mostly ascending (now + a delay), sometimes out of order.
+                let v = if rng.next_u32() % 5 == 0 {
+                    (now + u64::from(rng.next_u32() % 50), i % 7)
+                } else {
+                    (now + 20, i)
+                };
+                q.push(v);
+                *reference.entry(v).or_default() += 1;
+            } else {
+                let (&want, n) = reference.iter_mut().next().unwrap();
+                *n -= 1;
+                if *n == 0 {
+                    reference.remove(&want);
+                }
+                assert_eq!(q.peek(), Some(&want));
+                assert_eq!(q.pop(), Some(want));
+                now = want.0;
+            }
+        }
+        while let Some((&want, _)) = reference.iter().next() {
+            let n = reference.get_mut(&want).unwrap();
+            *n -= 1;
+            if *n == 0 {
+                reference.remove(&want);
+            }
+            assert_eq!(q.pop(), Some(want));
+        }
+        assert!(q.pop().is_none() && q.peek().is_none());
     }
 
     #[test]

@@ -10,10 +10,8 @@
 //! ordered by that score (`PoolIndex`), so an attempt looks at free nodes
 //! first instead of scanning every node.
 
-use super::queue::IdMap;
+use super::queue::{IdMap, RunQueue};
 use super::*;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// A pod's place in the active queue: (due, -priority, seq).
 type ActiveKey = (Millis, i64, u64);
@@ -24,7 +22,7 @@ pub struct SchedState {
     /// Pods waiting for an attempt, smallest key first. Removing a pod only drops its
     /// `active_keys` entry: an entry whose key is not its pod's current one is stale
     /// and skipped when it surfaces.
-    active: BinaryHeap<Reverse<(ActiveKey, PodId)>>,
+    active: RunQueue<(ActiveKey, PodId)>,
     active_keys: IdMap<ActiveKey>,
     unsched: BTreeMap<(i64, u64), PodId>,
     unsched_keys: IdMap<(i64, u64)>,
@@ -177,7 +175,7 @@ impl World {
         let p = self.pods.get(pid).expect("exists");
         let key = (due, -i64::from(p.priority), p.seq);
         debug_assert!(!self.sched.active_keys.contains_key(pid), "queued twice");
-        self.sched.active.push(Reverse((key, pid)));
+        self.sched.active.push((key, pid));
         self.sched.active_keys.insert(pid, key);
         if self.sched.wake_at.is_none_or(|w| w > due) {
             self.sched.wake_at = Some(due);
@@ -211,7 +209,7 @@ impl World {
             return;
         }
         self.sched.wake_at = None;
-        while let Some(&Reverse((key, pid))) = self.sched.active.peek() {
+        while let Some(&(key, pid)) = self.sched.active.peek() {
             if self.sched.active_keys.get(pid) != Some(&key) {
                 self.sched.active.pop(); // a removed pod's entry
                 continue;
