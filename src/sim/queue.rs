@@ -236,8 +236,11 @@ impl<T: Ord> RunQueue<T> {
 /// roughly in creation order), so the window stays near the number of keys.
 #[derive(Debug)]
 pub struct IdMap<V> {
-    /// Slot `i` holds key `base + i`; the first and last slots are occupied.
-    slots: VecDeque<Option<V>>,
+    /// Slot `i` holds key `base + i`. The window is `slots[start..]`: its first
+    /// and last slots are occupied; the slots before `start` are empty, given
+    /// back in one go once they are the larger part.
+    slots: Vec<Option<V>>,
+    start: usize,
     base: u64,
     len: usize,
 }
@@ -245,7 +248,8 @@ pub struct IdMap<V> {
 impl<V> Default for IdMap<V> {
     fn default() -> Self {
         IdMap {
-            slots: VecDeque::new(),
+            slots: Vec::new(),
+            start: 0,
             base: 0,
             len: 0,
         }
@@ -253,43 +257,55 @@ impl<V> Default for IdMap<V> {
 }
 
 impl<V> IdMap<V> {
+    #[inline]
     fn slot(&self, key: u64) -> Option<usize> {
-        key.checked_sub(self.base)
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|i| *i < self.slots.len())
+        key.checked_sub(self.base).and_then(|i| usize::try_from(i).ok())
     }
+    #[inline]
     pub fn get(&self, key: u64) -> Option<&V> {
-        self.slot(key).and_then(|i| self.slots[i].as_ref())
+        self.slots.get(self.slot(key)?)?.as_ref()
     }
+    #[inline]
     pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
-        self.slot(key).and_then(|i| self.slots[i].as_mut())
+        let i = self.slot(key)?;
+        self.slots.get_mut(i)?.as_mut()
     }
     pub fn insert(&mut self, key: u64, v: V) {
-        if self.slots.is_empty() {
+        if self.len == 0 {
+            self.slots.clear();
+            self.start = 0;
             self.base = key;
         }
-        while key < self.base {
-            self.slots.push_front(None);
-            self.base -= 1;
+        if key < self.base {
+            let n = usize::try_from(self.base - key).expect("an id window fits in memory");
+            self.slots.splice(0..0, std::iter::repeat_with(|| None).take(n));
+            self.start += n;
+            self.base = key;
         }
         let i = usize::try_from(key - self.base).expect("an id window fits in memory");
-        while self.slots.len() <= i {
-            self.slots.push_back(None);
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
         }
+        self.start = self.start.min(i);
         if self.slots[i].replace(v).is_none() {
             self.len += 1;
         }
     }
     pub fn remove(&mut self, key: u64) -> Option<V> {
         let i = self.slot(key)?;
-        let v = self.slots[i].take()?;
+        let v = self.slots.get_mut(i)?.take()?;
         self.len -= 1;
-        while self.slots.front().is_some_and(|s| s.is_none()) {
-            self.slots.pop_front();
-            self.base += 1;
+        while self.slots.last().is_some_and(|s| s.is_none()) {
+            self.slots.pop();
         }
-        while self.slots.back().is_some_and(|s| s.is_none()) {
-            self.slots.pop_back();
+        self.start = self.start.min(self.slots.len());
+        while self.slots.get(self.start).is_some_and(|s| s.is_none()) {
+            self.start += 1;
+        }
+        if self.start > self.slots.len() / 2 {
+            self.slots.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
         }
         Some(v)
     }
@@ -304,6 +320,7 @@ impl<V> IdMap<V> {
     }
     pub fn clear(&mut self) {
         self.slots.clear();
+        self.start = 0;
         self.len = 0;
     }
 }
@@ -332,6 +349,7 @@ impl<K: Ord + Copy + Into<u64>> Default for WorkQueue<K> {
 
 impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Queues `key` at `due`; returns the (due, generation) of a new event to schedule, if any.
+    #[inline]
     pub fn add(&mut self, key: K, due: Millis) -> Option<(Millis, u64)> {
         let k = key.into();
         if let Some((d, _)) = self.pending.get(k)
@@ -497,11 +515,30 @@ mod tests {
         }
         let (lo, hi) = (reference.keys().next().unwrap(), reference.keys().last().unwrap());
         assert_eq!(
-            m.slots.len() as u64,
+            (m.slots.len() - m.start) as u64,
             hi - lo + 1,
             "the window spans the smallest to the largest key"
         );
+        assert!(m.start <= m.slots.len() / 2, "the emptied head is given back");
         m.clear();
         assert!(m.is_empty() && m.get(3).is_none());
+        // Emptied by removes, then refilled below and above the old window.
+        for k in [40, 50, 45] {
+            m.insert(k, k);
+        }
+        for k in [40, 50, 45] {
+            assert_eq!(m.remove(k), Some(k));
+        }
+        assert!(m.is_empty() && m.slots.is_empty());
+        m.insert(30, 1);
+        m.insert(20, 2);
+        m.insert(60, 3);
+        assert_eq!(
+            (m.get(20), m.get(30), m.get(60), m.get(40)),
+            (Some(&2), Some(&1), Some(&3), None)
+        );
+        assert_eq!(m.remove(20), Some(2));
+        assert_eq!(m.remove(30), Some(1));
+        assert_eq!((m.get(60), m.len()), (Some(&3), 1));
     }
 }
