@@ -270,6 +270,7 @@ impl<V> IdMap<V> {
         let i = self.slot(key)?;
         self.slots.get_mut(i)?.as_mut()
     }
+    #[inline]
     pub fn insert(&mut self, key: u64, v: V) {
         if self.len == 0 {
             self.slots.clear();
@@ -283,7 +284,9 @@ impl<V> IdMap<V> {
             self.base = key;
         }
         let i = usize::try_from(key - self.base).expect("an id window fits in memory");
-        if self.slots.len() <= i {
+        if self.slots.len() == i {
+            self.slots.push(None);
+        } else if self.slots.len() < i {
             self.slots.resize_with(i + 1, || None);
         }
         self.start = self.start.min(i);
@@ -291,6 +294,7 @@ impl<V> IdMap<V> {
             self.len += 1;
         }
     }
+    #[inline]
     pub fn remove(&mut self, key: u64) -> Option<V> {
         let i = self.slot(key)?;
         let v = self.slots.get_mut(i)?.take()?;
