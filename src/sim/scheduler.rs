@@ -286,12 +286,14 @@ impl World {
         }
         let pl = p.placement.as_deref();
         let extra: &[(Name, Name)] = pl.map(|pl| pl.node_selector.as_slice()).unwrap_or(&[]);
-        let fits = |n: NodeId| -> bool {
+        // Requests against free room, then inter-pod affinity (the static filters passed).
+        let fits_dynamic = |n: NodeId| -> bool {
             let node = &self.nodes[n];
-            self.node_fits_static(node, &spec.spec, extra).is_ok()
-                && reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r])
+            reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r])
                 && self.sched.topo.check(pl, n).is_ok()
         };
+        let fits =
+            |n: NodeId| -> bool { self.node_fits_static(&self.nodes[n], &spec.spec, extra).is_ok() && fits_dynamic(n) };
         let mut chosen = None;
         if let Some((key, domains)) = self.sched.topo.candidate_domains(pl, &spec.spec.node_selector) {
             // Only the named domains can hold the pod: look at their nodes only, each
@@ -328,7 +330,7 @@ impl World {
                         }
                         continue;
                     }
-                    if fits(n) {
+                    if fits_dynamic(n) {
                         chosen = Some(n);
                         break 'pools;
                     }
