@@ -1,7 +1,9 @@
 //! The event queue (total order by time, class, sequence) and Kubernetes-style workqueues.
 
 use crate::units::Millis;
-use std::collections::{BTreeMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 /// One scheduled event. Ordered by (time, class, seq): `class` 1 runs after
 /// every class-0 event at the same instant (used for expectation checkpoints).
@@ -16,11 +18,14 @@ pub struct Entry<E> {
 /// one FIFO bucket, so ties run in insertion order; the buckets are ordered by
 /// (time, class) in a map that only sees one entry per distinct instant. Most
 /// pushes land in the bucket of the previous push (a wave of Jobs or pods all
-/// due at the same instant) and skip the map. The order is exactly that of a
-/// heap ordered by (time, class, insertion sequence).
+/// due at the same instant) and skip the map; the others find their bucket
+/// through a hash index. The order is exactly that of a heap ordered by
+/// (time, class, insertion sequence).
 pub struct EventQueue<E> {
-    /// Bucket index by (time, class), for every bucket except `front`.
+    /// Bucket by (time, class) in order, for every bucket except `front`.
     keys: BTreeMap<(Millis, u8), usize>,
+    /// The same buckets as `keys`, for lookups.
+    index: FxHashMap<(Millis, u8), usize>,
     /// Bucket storage; `free` lists the reusable slots.
     buckets: Vec<VecDeque<E>>,
     free: Vec<usize>,
@@ -37,6 +42,7 @@ impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             keys: BTreeMap::new(),
+            index: FxHashMap::default(),
             buckets: Vec::new(),
             free: Vec::new(),
             front: None,
@@ -55,7 +61,7 @@ impl<E> EventQueue<E> {
             (Some((k, b)), _) if k == key => b,
             (_, Some((k, b))) if k == key => b,
             _ => {
-                let b = match self.keys.get(&key) {
+                let b = match self.index.get(&key) {
                     Some(b) => *b,
                     None => {
                         let b = match self.free.pop() {
@@ -66,6 +72,7 @@ impl<E> EventQueue<E> {
                             }
                         };
                         self.keys.insert(key, b);
+                        self.index.insert(key, b);
                         if self.front.is_some_and(|(fk, _)| key < fk) {
                             self.earlier = true;
                         }
@@ -80,6 +87,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Makes `front` the bucket with the smallest key; false when the queue is empty.
+    #[inline]
     fn settle(&mut self) -> bool {
         if !self.earlier
             && let Some((_, b)) = self.front
@@ -87,6 +95,12 @@ impl<E> EventQueue<E> {
         {
             return true;
         }
+        self.settle_slow()
+    }
+
+    /// `settle` when the front bucket is drained or an earlier bucket appeared.
+    #[cold]
+    fn settle_slow(&mut self) -> bool {
         self.earlier = false;
         loop {
             match self.front {
@@ -106,18 +120,30 @@ impl<E> EventQueue<E> {
                         Some((mk, _)) if *mk < k => {
                             // An earlier bucket appeared: put the front back and take it.
                             self.keys.insert(k, b);
-                            self.front = self.keys.pop_first();
+                            self.index.insert(k, b);
+                            self.take_first();
                         }
                         _ => return true,
                     }
                 }
                 None => {
-                    self.front = self.keys.pop_first();
-                    if self.front.is_none() {
+                    if !self.take_first() {
                         return false;
                     }
                 }
             }
+        }
+    }
+
+    /// Moves the smallest bucket of `keys` to `front`; false when there is none.
+    fn take_first(&mut self) -> bool {
+        self.front = self.keys.pop_first();
+        match self.front {
+            Some((k, _)) => {
+                self.index.remove(&k);
+                true
+            }
+            None => false,
         }
     }
 
@@ -151,14 +177,70 @@ impl<E> EventQueue<E> {
     }
 }
 
+/// A min-queue for values that mostly arrive in ascending order (keys that
+/// start with a due time `now + delay`): values not below the last of the
+/// ascending run are appended to it; the others go to a heap. Pops yield the
+/// smallest value of either, so the order is that of any min-queue.
+#[derive(Debug)]
+pub struct RunQueue<T: Ord> {
+    run: VecDeque<T>,
+    rest: BinaryHeap<Reverse<T>>,
+}
+
+impl<T: Ord> Default for RunQueue<T> {
+    fn default() -> Self {
+        RunQueue {
+            run: VecDeque::new(),
+            rest: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<T: Ord> RunQueue<T> {
+    pub fn push(&mut self, v: T) {
+        if self.run.back().is_none_or(|b| *b <= v) {
+            self.run.push_back(v);
+        } else {
+            self.rest.push(Reverse(v));
+        }
+    }
+
+    /// Whether the smallest value is the run's front (else the heap's top).
+    fn run_first(&self) -> bool {
+        match (self.run.front(), self.rest.peek()) {
+            (Some(a), Some(Reverse(b))) => a <= b,
+            (a, _) => a.is_some(),
+        }
+    }
+
+    pub fn peek(&self) -> Option<&T> {
+        if self.run_first() {
+            self.run.front()
+        } else {
+            self.rest.peek().map(|Reverse(v)| v)
+        }
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        if self.run_first() {
+            self.run.pop_front()
+        } else {
+            self.rest.pop().map(|Reverse(v)| v)
+        }
+    }
+}
+
 /// A map from object ids (creation sequence numbers) to values: a window of
 /// slots from the smallest key present to the largest, so a lookup is an index.
 /// Keys in use are ids of live objects, which sit close together (objects die
 /// roughly in creation order), so the window stays near the number of keys.
 #[derive(Debug)]
 pub struct IdMap<V> {
-    /// Slot `i` holds key `base + i`; the first and last slots are occupied.
-    slots: VecDeque<Option<V>>,
+    /// Slot `i` holds key `base + i`. The window is `slots[start..]`: its first
+    /// and last slots are occupied; the slots before `start` are empty, given
+    /// back in one go once they are the larger part.
+    slots: Vec<Option<V>>,
+    start: usize,
     base: u64,
     len: usize,
 }
@@ -166,7 +248,8 @@ pub struct IdMap<V> {
 impl<V> Default for IdMap<V> {
     fn default() -> Self {
         IdMap {
-            slots: VecDeque::new(),
+            slots: Vec::new(),
+            start: 0,
             base: 0,
             len: 0,
         }
@@ -174,43 +257,59 @@ impl<V> Default for IdMap<V> {
 }
 
 impl<V> IdMap<V> {
+    #[inline]
     fn slot(&self, key: u64) -> Option<usize> {
-        key.checked_sub(self.base)
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|i| *i < self.slots.len())
+        key.checked_sub(self.base).and_then(|i| usize::try_from(i).ok())
     }
+    #[inline]
     pub fn get(&self, key: u64) -> Option<&V> {
-        self.slot(key).and_then(|i| self.slots[i].as_ref())
+        self.slots.get(self.slot(key)?)?.as_ref()
     }
+    #[inline]
     pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
-        self.slot(key).and_then(|i| self.slots[i].as_mut())
+        let i = self.slot(key)?;
+        self.slots.get_mut(i)?.as_mut()
     }
+    #[inline]
     pub fn insert(&mut self, key: u64, v: V) {
-        if self.slots.is_empty() {
+        if self.len == 0 {
+            self.slots.clear();
+            self.start = 0;
             self.base = key;
         }
-        while key < self.base {
-            self.slots.push_front(None);
-            self.base -= 1;
+        if key < self.base {
+            let n = usize::try_from(self.base - key).expect("an id window fits in memory");
+            self.slots.splice(0..0, std::iter::repeat_with(|| None).take(n));
+            self.start += n;
+            self.base = key;
         }
         let i = usize::try_from(key - self.base).expect("an id window fits in memory");
-        while self.slots.len() <= i {
-            self.slots.push_back(None);
+        if self.slots.len() == i {
+            self.slots.push(None);
+        } else if self.slots.len() < i {
+            self.slots.resize_with(i + 1, || None);
         }
+        self.start = self.start.min(i);
         if self.slots[i].replace(v).is_none() {
             self.len += 1;
         }
     }
+    #[inline]
     pub fn remove(&mut self, key: u64) -> Option<V> {
         let i = self.slot(key)?;
-        let v = self.slots[i].take()?;
+        let v = self.slots.get_mut(i)?.take()?;
         self.len -= 1;
-        while self.slots.front().is_some_and(|s| s.is_none()) {
-            self.slots.pop_front();
-            self.base += 1;
+        while self.slots.last().is_some_and(|s| s.is_none()) {
+            self.slots.pop();
         }
-        while self.slots.back().is_some_and(|s| s.is_none()) {
-            self.slots.pop_back();
+        self.start = self.start.min(self.slots.len());
+        while self.slots.get(self.start).is_some_and(|s| s.is_none()) {
+            self.start += 1;
+        }
+        if self.start > self.slots.len() / 2 {
+            self.slots.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
         }
         Some(v)
     }
@@ -225,6 +324,7 @@ impl<V> IdMap<V> {
     }
     pub fn clear(&mut self) {
         self.slots.clear();
+        self.start = 0;
         self.len = 0;
     }
 }
@@ -253,6 +353,7 @@ impl<K: Ord + Copy + Into<u64>> Default for WorkQueue<K> {
 
 impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Queues `key` at `due`; returns the (due, generation) of a new event to schedule, if any.
+    #[inline]
     pub fn add(&mut self, key: K, due: Millis) -> Option<(Millis, u64)> {
         let k = key.into();
         if let Some((d, _)) = self.pending.get(k)
@@ -344,6 +445,46 @@ mod tests {
         assert!(q.pop().is_none() && q.is_empty());
     }
 
+    /// The run queue pops every value in ascending order, whatever the push order.
+    #[test]
+    fn run_queue_matches_a_sorted_reference() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut q = RunQueue::default();
+        let mut reference: std::collections::BTreeMap<(u64, u64), usize> = Default::default();
+        let mut now = 0u64;
+        for i in 0..20_000u64 {
+            if rng.next_u32() % 3 != 0 || reference.is_empty() {
+                // Mostly ascending (now + a delay), sometimes out of order.
+                let v = if rng.next_u32() % 5 == 0 {
+                    (now + u64::from(rng.next_u32() % 50), i % 7)
+                } else {
+                    (now + 20, i)
+                };
+                q.push(v);
+                *reference.entry(v).or_default() += 1;
+            } else {
+                let (&want, n) = reference.iter_mut().next().unwrap();
+                *n -= 1;
+                if *n == 0 {
+                    reference.remove(&want);
+                }
+                assert_eq!(q.peek(), Some(&want));
+                assert_eq!(q.pop(), Some(want));
+                now = want.0;
+            }
+        }
+        while let Some((&want, _)) = reference.iter().next() {
+            let n = reference.get_mut(&want).unwrap();
+            *n -= 1;
+            if *n == 0 {
+                reference.remove(&want);
+            }
+            assert_eq!(q.pop(), Some(want));
+        }
+        assert!(q.pop().is_none() && q.peek().is_none());
+    }
+
     #[test]
     fn workqueue_dedups_and_keeps_the_earlier_due_time() {
         let mut w = WorkQueue::default();
@@ -378,11 +519,30 @@ mod tests {
         }
         let (lo, hi) = (reference.keys().next().unwrap(), reference.keys().last().unwrap());
         assert_eq!(
-            m.slots.len() as u64,
+            (m.slots.len() - m.start) as u64,
             hi - lo + 1,
             "the window spans the smallest to the largest key"
         );
+        assert!(m.start <= m.slots.len() / 2, "the emptied head is given back");
         m.clear();
         assert!(m.is_empty() && m.get(3).is_none());
+        // Emptied by removes, then refilled below and above the old window.
+        for k in [40, 50, 45] {
+            m.insert(k, k);
+        }
+        for k in [40, 50, 45] {
+            assert_eq!(m.remove(k), Some(k));
+        }
+        assert!(m.is_empty() && m.slots.is_empty());
+        m.insert(30, 1);
+        m.insert(20, 2);
+        m.insert(60, 3);
+        assert_eq!(
+            (m.get(20), m.get(30), m.get(60), m.get(40)),
+            (Some(&2), Some(&1), Some(&3), None)
+        );
+        assert_eq!(m.remove(20), Some(2));
+        assert_eq!(m.remove(30), Some(1));
+        assert_eq!((m.get(60), m.len()), (Some(&3), 1));
     }
 }

@@ -7,20 +7,29 @@
 //! where a node's score is the sum over its resources (except `pods`) of
 //! allocated/allocatable in parts per million; ties go to the lower node
 //! index (pool order, then node number). Nodes of each pool sit in an index
-//! ordered by that score, so an attempt looks at free nodes first instead of
-//! scanning every node.
+//! ordered by that score (`PoolIndex`), so an attempt looks at free nodes
+//! first instead of scanning every node.
 
+use super::queue::{IdMap, RunQueue};
 use super::*;
+
+/// A pod's place in the active queue: (due, -priority, seq).
+type ActiveKey = (Millis, i64, u64);
 
 #[derive(Debug, Default)]
 pub struct SchedState {
     seq: u64,
-    active: BTreeMap<(Millis, i64, u64), PodId>,
-    active_keys: BTreeMap<PodId, (Millis, i64, u64)>,
+    /// Pods waiting for an attempt, smallest key first. Removing a pod only drops its
+    /// `active_keys` entry: an entry whose key is not its pod's current one is stale
+    /// and skipped when it surfaces.
+    active: RunQueue<(ActiveKey, PodId)>,
+    active_keys: IdMap<ActiveKey>,
     unsched: BTreeMap<(i64, u64), PodId>,
-    unsched_keys: BTreeMap<PodId, (i64, u64)>,
+    unsched_keys: IdMap<(i64, u64)>,
     wake_at: Option<Millis>,
-    pools: Vec<BTreeSet<(u64, NodeId)>>,
+    pools: Vec<PoolIndex>,
+    /// Each node's position in its pool's index.
+    pool_pos: Vec<usize>,
     pub(super) node_key: Vec<Option<u64>>,
     /// Inter-pod affinity index by topology key (`placement.rs`).
     pub(super) topo: super::placement::TopoIndex,
@@ -28,7 +37,12 @@ pub struct SchedState {
 
 impl SchedState {
     pub fn init(&mut self, nodes: &[NodeObj], pools: usize) {
-        self.pools = vec![BTreeSet::new(); pools];
+        self.pools = vec![PoolIndex::default(); pools];
+        self.pool_pos = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| self.pools[n.pool].add_member(i))
+            .collect();
         self.node_key = vec![None; nodes.len()];
         for (i, n) in nodes.iter().enumerate() {
             self.node_changed(i, n);
@@ -50,23 +64,105 @@ impl SchedState {
     }
 
     fn reindex(&mut self, id: NodeId, n: &NodeObj) {
-        if let Some(old) = self.node_key[id].take() {
-            self.pools[n.pool].remove(&(old, id));
+        let key = (n.ready && !n.cordoned).then(|| node_score(n));
+        let before = self.node_key[id];
+        if key == before {
+            return;
         }
-        if n.ready && !n.cordoned {
-            let mut score = 0u64;
-            for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
-                if i != 2 && *c > 0 && *a != 0 {
-                    // allocated/allocatable in ppm; i128 only when the product overflows i64.
-                    score += match a.checked_mul(1_000_000) {
-                        Some(x) => (x / *c).max(0) as u64,
-                        None => ((*a as i128 * 1_000_000) / *c as i128).max(0) as u64,
-                    };
-                }
-            }
-            self.pools[n.pool].insert((score, id));
-            self.node_key[id] = Some(score);
+        let pos = self.pool_pos[id];
+        if let Some(old) = before {
+            self.pools[n.pool].remove(old, pos);
         }
+        if let Some(score) = key {
+            self.pools[n.pool].insert(score, pos);
+        }
+        self.node_key[id] = key;
+    }
+}
+
+/// The sum over a node's resources (except `pods`) of allocated/allocatable in ppm.
+fn node_score(n: &NodeObj) -> u64 {
+    let mut score = 0u64;
+    for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
+        if i != 2 && *c > 0 && *a != 0 {
+            // allocated/allocatable in ppm; i128 only when the product overflows i64.
+            score += match a.checked_mul(1_000_000) {
+                Some(x) => (x / *c).max(0) as u64,
+                None => ((*a as i128 * 1_000_000) / *c as i128).max(0) as u64,
+            };
+        }
+    }
+    score
+}
+
+/// The schedulable nodes of one pool in scoring order. Nodes sharing a score
+/// share a bucket, a bitset over the pool's members (numbered in node order),
+/// so a node whose score changes moves between two buckets of a map with one
+/// entry per distinct score rather than one per node (a big pool of identical
+/// nodes has a handful of scores). Iteration yields exactly the order of a set
+/// of (score, node id) pairs.
+#[derive(Debug, Default, Clone)]
+pub struct PoolIndex {
+    /// Node id of each member, by position; ascending.
+    ids: Vec<NodeId>,
+    buckets: BTreeMap<u64, ScoreBucket>,
+    /// Cleared bitsets of emptied buckets, for reuse.
+    spare: Vec<Vec<u64>>,
+}
+
+#[derive(Debug, Clone)]
+struct ScoreBucket {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl PoolIndex {
+    /// Adds a member (ids must come in ascending order); returns its position.
+    fn add_member(&mut self, id: NodeId) -> usize {
+        debug_assert!(self.buckets.is_empty() && self.ids.last().is_none_or(|l| *l < id));
+        self.ids.push(id);
+        self.ids.len() - 1
+    }
+
+    fn insert(&mut self, score: u64, pos: usize) {
+        let words = self.ids.len().div_ceil(64);
+        let spare = &mut self.spare;
+        let b = self.buckets.entry(score).or_insert_with(|| ScoreBucket {
+            bits: spare.pop().unwrap_or_else(|| vec![0; words]),
+            len: 0,
+        });
+        let (w, m) = (pos / 64, 1u64 << (pos % 64));
+        debug_assert!(b.bits[w] & m == 0, "indexed twice");
+        b.bits[w] |= m;
+        b.len += 1;
+    }
+
+    fn remove(&mut self, score: u64, pos: usize) {
+        let b = self.buckets.get_mut(&score).expect("indexed under its score");
+        let (w, m) = (pos / 64, 1u64 << (pos % 64));
+        debug_assert!(b.bits[w] & m != 0, "not indexed");
+        b.bits[w] &= !m;
+        b.len -= 1;
+        if b.len == 0 {
+            let b = self.buckets.remove(&score).expect("present");
+            self.spare.push(b.bits);
+        }
+    }
+
+    /// The indexed nodes by (score, node id).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, NodeId)> + '_ {
+        self.buckets.iter().flat_map(move |(&score, b)| {
+            b.bits.iter().enumerate().flat_map(move |(w, &word)| {
+                let mut rest = word;
+                std::iter::from_fn(move || {
+                    (rest != 0).then(|| {
+                        let bit = rest.trailing_zeros() as usize;
+                        rest &= rest - 1;
+                        (score, self.ids[w * 64 + bit])
+                    })
+                })
+            })
+        })
     }
 }
 
@@ -78,7 +174,8 @@ impl World {
         let due = self.now + self.sc.timing.scheduler_delay;
         let p = self.pods.get(pid).expect("exists");
         let key = (due, -i64::from(p.priority), p.seq);
-        self.sched.active.insert(key, pid);
+        debug_assert!(!self.sched.active_keys.contains_key(pid), "queued twice");
+        self.sched.active.push((key, pid));
         self.sched.active_keys.insert(pid, key);
         if self.sched.wake_at.is_none_or(|w| w > due) {
             self.sched.wake_at = Some(due);
@@ -87,10 +184,9 @@ impl World {
     }
 
     pub(super) fn scheduler_remove(&mut self, pid: PodId) {
-        if let Some(k) = self.sched.active_keys.remove(&pid) {
-            self.sched.active.remove(&k);
-        }
-        if let Some(k) = self.sched.unsched_keys.remove(&pid) {
+        // Its entry in `active`, if any, is stale from now on.
+        self.sched.active_keys.remove(pid);
+        if let Some(k) = self.sched.unsched_keys.remove(pid) {
             self.sched.unsched.remove(&k);
         }
     }
@@ -113,14 +209,18 @@ impl World {
             return;
         }
         self.sched.wake_at = None;
-        while let Some((&key, &pid)) = self.sched.active.first_key_value() {
+        while let Some(&(key, pid)) = self.sched.active.peek() {
+            if self.sched.active_keys.get(pid) != Some(&key) {
+                self.sched.active.pop(); // a removed pod's entry
+                continue;
+            }
             if key.0 > self.now {
                 self.sched.wake_at = Some(key.0);
                 self.push(key.0, Ev::SchedulerWake);
                 break;
             }
-            self.sched.active.remove(&key);
-            self.sched.active_keys.remove(&pid);
+            self.sched.active.pop();
+            self.sched.active_keys.remove(pid);
             self.try_schedule(pid);
         }
     }
@@ -186,12 +286,14 @@ impl World {
         }
         let pl = p.placement.as_deref();
         let extra: &[(Name, Name)] = pl.map(|pl| pl.node_selector.as_slice()).unwrap_or(&[]);
-        let fits = |n: NodeId| -> bool {
+        // Requests against free room, then inter-pod affinity (the static filters passed).
+        let fits_dynamic = |n: NodeId| -> bool {
             let node = &self.nodes[n];
-            self.node_fits_static(node, &spec.spec, extra).is_ok()
-                && reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r])
+            reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r])
                 && self.sched.topo.check(pl, n).is_ok()
         };
+        let fits =
+            |n: NodeId| -> bool { self.node_fits_static(&self.nodes[n], &spec.spec, extra).is_ok() && fits_dynamic(n) };
         let mut chosen = None;
         if let Some((key, domains)) = self.sched.topo.candidate_domains(pl, &spec.spec.node_selector) {
             // Only the named domains can hold the pod: look at their nodes only, each
@@ -212,7 +314,7 @@ impl World {
             chosen = best.map(|(_, _, n)| n);
         } else {
             'pools: for pool in 0..self.sched.pools.len() {
-                for &(_, n) in &self.sched.pools[pool] {
+                for (_, n) in self.sched.pools[pool].iter() {
                     let node = &self.nodes[n];
                     if self.node_fits_static(node, &spec.spec, extra).is_err() {
                         // Pool-wide properties (taints, pool labels) fail for every node alike.
@@ -228,7 +330,7 @@ impl World {
                         }
                         continue;
                     }
-                    if fits(n) {
+                    if fits_dynamic(n) {
                         chosen = Some(n);
                         break 'pools;
                     }
@@ -421,5 +523,45 @@ impl World {
         let mut parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
         parts.sort();
         format!("0/{} nodes are available: {}.", self.nodes.len(), parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucketed pool index iterates exactly like a set of (score, node id) pairs
+    /// under random moves of nodes between scores and in and out of the index.
+    #[test]
+    fn pool_index_matches_a_sorted_set() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut ix = PoolIndex::default();
+        // Members with gaps in their ids (another pool's nodes sit between).
+        let ids: Vec<NodeId> = (0..150).map(|i| 3 + i * 2 + usize::from(i > 70) * 40).collect();
+        let pos: Vec<usize> = ids.iter().map(|id| ix.add_member(*id)).collect();
+        let mut key: Vec<Option<u64>> = vec![None; ids.len()];
+        let mut reference: BTreeSet<(u64, NodeId)> = BTreeSet::new();
+        for _ in 0..20_000 {
+            let i = (rng.next_u32() % ids.len() as u32) as usize;
+            if let Some(old) = key[i].take() {
+                ix.remove(old, pos[i]);
+                reference.remove(&(old, ids[i]));
+            }
+            if rng.next_u32() % 4 != 0 {
+                let score = u64::from(rng.next_u32() % 7) * 250_000;
+                ix.insert(score, pos[i]);
+                reference.insert((score, ids[i]));
+                key[i] = Some(score);
+            }
+            if rng.next_u32() % 50 == 0 {
+                assert!(ix.iter().eq(reference.iter().copied()));
+            }
+        }
+        assert!(ix.iter().eq(reference.iter().copied()));
+        assert_eq!(
+            ix.buckets.len(),
+            reference.iter().map(|(s, _)| s).collect::<BTreeSet<_>>().len()
+        );
     }
 }

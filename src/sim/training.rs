@@ -46,22 +46,24 @@ impl World {
         }
         let Some(p) = self.pods.get(pid) else { return };
         let attempt = p.restart_attempt;
-        let Some((jobset, jobset_name)) = self
-            .jobs
-            .get(p.job)
-            .and_then(|j| j.stamp.as_ref())
-            .map(|s| (s.jobset, s.jobset_name.clone()))
-        else {
+        let Some(stamp) = self.jobs.get(p.job).and_then(|j| j.stamp.as_ref()) else {
             return;
         };
-        let Some(jso) = self.jobsets.get(jobset) else { return };
+        let Some(jso) = self.jobsets.get(stamp.jobset) else {
+            return;
+        };
         let current = jso.js.status.restarts;
         let expected = expected_pods(&jso.js);
-        let Some(ts) = self.training.get_mut(&*jobset_name) else {
+        let Some(ts) = self.training.get_mut(&*stamp.jobset_name) else {
             return;
         };
         ts.expected = expected;
-        let c = ts.ready.entry(attempt).or_default();
+        // Mostly the newest attempt: the map's last entry, reached without a search.
+        let c = if ts.ready.last_key_value().is_some_and(|(a, _)| *a == attempt) {
+            ts.ready.last_entry().expect("non-empty").into_mut()
+        } else {
+            ts.ready.entry(attempt).or_default()
+        };
         let was_full = *c == expected;
         if ready {
             *c += 1;
@@ -69,21 +71,20 @@ impl World {
             *c = c.saturating_sub(1);
         }
         let full = *c == expected;
-        if attempt != current {
+        if attempt != current || full == was_full {
             return;
         }
-        let name = jobset_name;
-        if ts.done {
+        let done = ts.done;
+        let name = stamp.jobset_name.clone();
+        if done {
             // The work was done but a restart came before every pod could exit (e.g. a rank
             // on a crashed node): the new gang restores the final checkpoint and exits.
-            if full && !was_full {
+            if full {
                 self.finish_training(&name);
             }
-            return;
-        }
-        if full && !was_full {
+        } else if full {
             self.gang_ready(&name);
-        } else if was_full && !full {
+        } else {
             self.gang_broken(&name);
         }
     }
