@@ -535,7 +535,7 @@ impl World {
             let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
             self.job_names.insert(job_namespace, job_name.clone(), jid);
             if let Some(jso) = self.jobsets.get_mut(id) {
-                jso.jobs.insert(job_name, jid);
+                jso.jobs.insert(ChildName::new(job_name, rj_index, job_index), jid);
             }
             self.emit_job("JobCreated", jid);
             self.job_changed(jid, true);
@@ -652,7 +652,8 @@ impl World {
         let orphans: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
         if let Some(s) = &j.stamp {
             if let Some(jso) = self.jobsets.get_mut(s.jobset) {
-                jso.jobs.remove(&*j.name);
+                jso.jobs
+                    .remove(&ChildName::new(j.name.clone(), s.rj_index, s.job_index));
             }
             let owner = s.jobset;
             self.notify_jobset(owner);
