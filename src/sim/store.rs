@@ -47,7 +47,8 @@ impl<T> Slab<T> {
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
         self.slot(id).and_then(|i| self.slots[i].as_deref_mut())
     }
-    pub fn remove(&mut self, id: u64) -> Option<T> {
+    /// Removes and returns the object, still boxed (moving it out would copy it).
+    pub fn remove(&mut self, id: u64) -> Option<Box<T>> {
         let i = self.slot(id)?;
         let v = self.slots[i].take()?;
         self.live -= 1;
@@ -56,7 +57,7 @@ impl<T> Slab<T> {
             self.slots.pop_front();
             self.base += 1;
         }
-        Some(*v)
+        Some(v)
     }
     /// Live objects in id (creation) order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
