@@ -92,7 +92,7 @@ impl World {
             rv,
             created: self.now,
             deletion: None,
-            jobs: BTreeMap::new(),
+            jobs: ChildJobs::default(),
             finished_at: None,
             name,
             namespace,

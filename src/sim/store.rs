@@ -139,13 +139,61 @@ pub struct JobSetObj {
     pub created: Millis,
     pub deletion: Option<Deletion>,
     /// Owned Jobs by name (list order = storage-key order).
-    pub jobs: BTreeMap<ChildName, JobId>,
+    pub jobs: ChildJobs,
     /// When the JobSet became terminal (for summaries).
     pub finished_at: Option<Millis>,
     pub name: Name,
     pub namespace: Name,
     /// Per replicated Job: name as shared string.
     pub rj_names: Vec<Name>,
+}
+
+/// The Jobs a JobSet owns by name, in storage-key (name) order. The ids in that
+/// order are kept as a list between membership changes: the reconcile walks them
+/// every time, and most reconciles see the same Jobs as the one before.
+#[derive(Debug, Default)]
+pub struct ChildJobs {
+    by_name: BTreeMap<ChildName, JobId>,
+    /// `by_name`'s values in order, built on first use after a change.
+    ordered: std::cell::OnceCell<Vec<JobId>>,
+}
+
+impl ChildJobs {
+    pub fn insert(&mut self, name: ChildName, id: JobId) -> Option<JobId> {
+        self.ordered.take();
+        self.by_name.insert(name, id)
+    }
+    /// Removes by key, or by plain name (`&str`).
+    pub fn remove<Q: Ord + ?Sized>(&mut self, name: &Q) -> Option<JobId>
+    where
+        ChildName: std::borrow::Borrow<Q>,
+    {
+        let removed = self.by_name.remove(name);
+        if removed.is_some() {
+            self.ordered.take();
+        }
+        removed
+    }
+    /// The ids in name order.
+    pub fn values(&self) -> std::slice::Iter<'_, JobId> {
+        self.ordered
+            .get_or_init(|| self.by_name.values().copied().collect())
+            .iter()
+    }
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a ChildJobs {
+    type Item = (&'a ChildName, &'a JobId);
+    type IntoIter = std::collections::btree_map::Iter<'a, ChildName, JobId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_name.iter()
+    }
 }
 
 /// The name of a Job a JobSet owns, `<jobset>-<replicated Job>-<index>`, as the key of
@@ -529,6 +577,25 @@ mod tests {
             let cmp = decimal_string_rank(a).cmp(&decimal_string_rank(b));
             assert_eq!(cmp, a.to_string().cmp(&b.to_string()), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn child_jobs_list_ids_in_name_order_across_changes() {
+        let mut jobs = ChildJobs::default();
+        for i in [0, 1, 2, 10] {
+            jobs.insert(ChildName::new(format!("js-a-{i}").into(), 0, i), i as u64);
+        }
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 1, 10, 2]);
+        assert_eq!(jobs.remove("js-a-1"), Some(1));
+        assert_eq!(jobs.remove("js-a-1"), None);
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 10, 2]);
+        jobs.insert(ChildName::new("js-a-11".into(), 0, 11), 11);
+        assert_eq!(jobs.remove(&ChildName::new("js-a-0".into(), 0, 0)), Some(0));
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [10, 11, 2]);
+        let names: Vec<&str> = (&jobs).into_iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, ["js-a-10", "js-a-11", "js-a-2"]);
+        assert_eq!(jobs.len(), 3);
+        assert!(!jobs.is_empty());
     }
 
     #[test]
