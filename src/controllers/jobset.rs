@@ -419,14 +419,15 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
 }
 
 /// For each child Job (list order), the first replicated Job with its `replicatedjob-name`.
-/// Consecutive Jobs usually share one, so the last answer is tried first.
+/// Consecutive Jobs usually share one, so the last answer is tried first (the engine's
+/// Jobs of one replicated Job share one name string, so a pointer check usually decides).
 fn replicated_job_of(input: &Input<'_>) -> Vec<Option<usize>> {
     let mut last: Option<(&str, Option<usize>)> = None;
     input
         .jobs
         .iter()
         .map(|j| match last {
-            Some((name, r)) if name == j.rj_name => r,
+            Some((name, r)) if std::ptr::eq(name, j.rj_name) || name == j.rj_name => r,
             _ => {
                 let r = first_named(input.js, j.rj_name);
                 last = Some((j.rj_name, r));

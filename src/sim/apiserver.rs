@@ -92,7 +92,7 @@ impl World {
             rv,
             created: self.now,
             deletion: None,
-            jobs: BTreeMap::new(),
+            jobs: ChildJobs::default(),
             finished_at: None,
             name,
             namespace,
@@ -430,6 +430,8 @@ impl World {
         let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
         let mut specs: BTreeMap<usize, TemplateParts> = BTreeMap::new();
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
+        // `naming::job_name` built without the formatter: `<jobset>-<rj>-` then the index.
+        let mut name = String::new();
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];
             let meta = metas
@@ -474,7 +476,13 @@ impl World {
                     .unwrap_or(0)
             });
 
-            let name = naming::job_name(&js.metadata.name, &rj.name, job_index);
+            name.clear();
+            name.push_str(&js.metadata.name);
+            name.push('-');
+            name.push_str(&rj.name);
+            name.push('-');
+            push_decimal(&mut name, job_index);
+            debug_assert_eq!(name, naming::job_name(&js.metadata.name, &rj.name, job_index));
             if self.job_names.contains(&ns_name, &name) {
                 let name = &name;
                 // AlreadyExists (e.g. a foreign Job with this name): JobCreationFailed.
@@ -488,7 +496,7 @@ impl World {
                 self.emit(ev);
                 continue;
             }
-            let job_name: Name = name.into();
+            let job_name: Name = name.as_str().into();
             let job_namespace: Name = ns_name.clone();
             let stamp = JobStamp {
                 jobset: id,
@@ -535,7 +543,7 @@ impl World {
             let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
             self.job_names.insert(job_namespace, job_name.clone(), jid);
             if let Some(jso) = self.jobsets.get_mut(id) {
-                jso.jobs.insert(job_name, jid);
+                jso.jobs.insert(ChildName::new(job_name, rj_index, job_index), jid);
             }
             self.emit_job("JobCreated", jid);
             self.job_changed(jid, true);
@@ -614,7 +622,7 @@ impl World {
             at: self.now,
             foreground,
         });
-        let pods: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
+        let pods: smallvec::SmallVec<[PodId; 4]> = j.pods.iter().map(|(_, p)| *p).collect();
         for p in pods {
             self.delete_pod(p);
         }
@@ -652,7 +660,8 @@ impl World {
         let orphans: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
         if let Some(s) = &j.stamp {
             if let Some(jso) = self.jobsets.get_mut(s.jobset) {
-                jso.jobs.remove(&*j.name);
+                jso.jobs
+                    .remove(&ChildName::new(j.name.clone(), s.rj_index, s.job_index));
             }
             let owner = s.jobset;
             self.notify_jobset(owner);
@@ -874,6 +883,26 @@ impl World {
     }
 }
 
+/// Appends `n` in decimal, as `{n}` formats it.
+fn push_decimal(s: &mut String, n: i32) {
+    let mut digits = [0u8; 11];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+}
+
 /// Lets `deleteObject: {kind: Pod, name: <hostname>}` address a pod by its stable hostname.
 fn hostname_matches(p: &PodObj, name: &str, w: &World) -> bool {
     p.index >= 0
@@ -901,5 +930,19 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
             }
         }
         other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    #[test]
+    fn push_decimal_formats_like_display() {
+        for n in [0, 1, 9, 10, 42, 2047, 1_000_000, i32::MAX, -1, -10, i32::MIN] {
+            let mut s = String::from("x-");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x-{n}"));
+        }
     }
 }

@@ -47,7 +47,8 @@ impl<T> Slab<T> {
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
         self.slot(id).and_then(|i| self.slots[i].as_deref_mut())
     }
-    pub fn remove(&mut self, id: u64) -> Option<T> {
+    /// Removes and returns the object, still boxed (moving it out would copy it).
+    pub fn remove(&mut self, id: u64) -> Option<Box<T>> {
         let i = self.slot(id)?;
         let v = self.slots[i].take()?;
         self.live -= 1;
@@ -56,7 +57,7 @@ impl<T> Slab<T> {
             self.slots.pop_front();
             self.base += 1;
         }
-        Some(*v)
+        Some(v)
     }
     /// Live objects in id (creation) order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
@@ -138,13 +139,134 @@ pub struct JobSetObj {
     pub created: Millis,
     pub deletion: Option<Deletion>,
     /// Owned Jobs by name (list order = storage-key order).
-    pub jobs: BTreeMap<Name, JobId>,
+    pub jobs: ChildJobs,
     /// When the JobSet became terminal (for summaries).
     pub finished_at: Option<Millis>,
     pub name: Name,
     pub namespace: Name,
     /// Per replicated Job: name as shared string.
     pub rj_names: Vec<Name>,
+}
+
+/// The Jobs a JobSet owns by name, in storage-key (name) order. The ids in that
+/// order are kept as a list between membership changes: the reconcile walks them
+/// every time, and most reconciles see the same Jobs as the one before.
+#[derive(Debug, Default)]
+pub struct ChildJobs {
+    by_name: BTreeMap<ChildName, JobId>,
+    /// `by_name`'s values in order, built on first use after a change.
+    ordered: std::cell::OnceCell<Vec<JobId>>,
+}
+
+impl ChildJobs {
+    pub fn insert(&mut self, name: ChildName, id: JobId) -> Option<JobId> {
+        self.ordered.take();
+        self.by_name.insert(name, id)
+    }
+    /// Removes by key, or by plain name (`&str`).
+    pub fn remove<Q: Ord + ?Sized>(&mut self, name: &Q) -> Option<JobId>
+    where
+        ChildName: std::borrow::Borrow<Q>,
+    {
+        let removed = self.by_name.remove(name);
+        if removed.is_some() {
+            self.ordered.take();
+        }
+        removed
+    }
+    /// The ids in name order.
+    pub fn values(&self) -> std::slice::Iter<'_, JobId> {
+        self.ordered
+            .get_or_init(|| self.by_name.values().copied().collect())
+            .iter()
+    }
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a ChildJobs {
+    type Item = (&'a ChildName, &'a JobId);
+    type IntoIter = std::collections::btree_map::Iter<'a, ChildName, JobId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_name.iter()
+    }
+}
+
+/// The name of a Job a JobSet owns, `<jobset>-<replicated Job>-<index>`, as the key of
+/// [`JobSetObj::jobs`]. It orders exactly as the name string does, but two Jobs of the same
+/// replicated Job (the common case) compare by one integer that orders their indexes as
+/// decimal strings, instead of by the long shared-prefix strings.
+#[derive(Debug, Clone)]
+pub struct ChildName {
+    name: Name,
+    /// Bits 40.. hold the replicated Job index + 1 (0: no shortcut, compare names);
+    /// bits 0..40 the job index's [`decimal_string_rank`].
+    rank: u64,
+}
+
+impl ChildName {
+    /// `name` must be `naming::job_name` of the owning JobSet, replicated Job `rj_index`
+    /// and `job_index` (every key of one map shares the JobSet).
+    pub fn new(name: Name, rj_index: usize, job_index: i32) -> ChildName {
+        let rank = match (u64::try_from(rj_index + 1), u32::try_from(job_index)) {
+            (Ok(rj), Ok(i)) if rj < 1 << 24 => rj << 40 | decimal_string_rank(i),
+            _ => 0,
+        };
+        ChildName { name, rank }
+    }
+}
+
+/// A number that orders non-negative integers as their decimal strings do ("10" < "2"):
+/// the digits padded with zeros to ten places, then the digit count (a prefix sorts first).
+/// Below 2^40.
+fn decimal_string_rank(x: u32) -> u64 {
+    let digits = x.checked_ilog10().unwrap_or(0) + 1;
+    (u64::from(x) * 10u64.pow(10 - digits)) << 4 | u64::from(digits)
+}
+
+impl Ord for ChildName {
+    fn cmp(&self, other: &ChildName) -> std::cmp::Ordering {
+        let rj = self.rank >> 40;
+        if rj != 0 && rj == other.rank >> 40 {
+            // Same `<jobset>-<rj>-` prefix: the names differ in the index digits only.
+            self.rank.cmp(&other.rank)
+        } else {
+            self.name.cmp(&other.name)
+        }
+    }
+}
+impl PartialOrd for ChildName {
+    fn partial_cmp(&self, other: &ChildName) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for ChildName {
+    fn eq(&self, other: &ChildName) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for ChildName {}
+
+/// Lookups by plain name agree with the key order (it is the name's string order).
+impl std::borrow::Borrow<str> for ChildName {
+    fn borrow(&self) -> &str {
+        &self.name
+    }
+}
+impl std::ops::Deref for ChildName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+impl std::fmt::Display for ChildName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
 }
 
 /// Stamp JobSet puts on a child Job: the typed form of its labels and
@@ -414,6 +536,67 @@ pub struct NodeObj {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn child_names_order_as_their_strings() {
+        let names = [
+            ("js-a-0", 0, 0),
+            ("js-a-1", 0, 1),
+            ("js-a-2", 0, 2),
+            ("js-a-9", 0, 9),
+            ("js-a-10", 0, 10),
+            ("js-a-11", 0, 11),
+            ("js-a-19", 0, 19),
+            ("js-a-20", 0, 20),
+            ("js-a-100", 0, 100),
+            ("js-a-1000", 0, 1000),
+            ("js-a-2047", 0, 2047),
+            ("js-a-b-0", 1, 0),
+            ("js-a-b-7", 1, 7),
+            ("js-a-b-12", 1, 12),
+            ("js-b-3", 2, 3),
+            ("js-b-30", 2, 30),
+            ("js-b-4294", 2, 4294),
+            ("js-b-2147483647", 2, i32::MAX),
+        ];
+        let keys: Vec<ChildName> = names
+            .iter()
+            .map(|(n, r, i)| ChildName::new((*n).into(), *r, *i))
+            .collect();
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(a.cmp(b), (**a).cmp(&**b), "{a} vs {b}");
+            }
+        }
+        let map: BTreeMap<ChildName, u64> = keys.iter().cloned().zip(0..).collect();
+        let mut sorted: Vec<&str> = names.iter().map(|(n, _, _)| *n).collect();
+        sorted.sort();
+        assert_eq!(map.keys().map(|k| &**k).collect::<Vec<_>>(), sorted);
+        assert_eq!(map.get("js-a-10"), Some(&4));
+        for (a, b) in [(0, 0), (u32::MAX, 4), (4, 40), (41, 4), (1_000_000_000, 1), (999, 1000)] {
+            let cmp = decimal_string_rank(a).cmp(&decimal_string_rank(b));
+            assert_eq!(cmp, a.to_string().cmp(&b.to_string()), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn child_jobs_list_ids_in_name_order_across_changes() {
+        let mut jobs = ChildJobs::default();
+        for i in [0, 1, 2, 10] {
+            jobs.insert(ChildName::new(format!("js-a-{i}").into(), 0, i), i as u64);
+        }
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 1, 10, 2]);
+        assert_eq!(jobs.remove("js-a-1"), Some(1));
+        assert_eq!(jobs.remove("js-a-1"), None);
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 10, 2]);
+        jobs.insert(ChildName::new("js-a-11".into(), 0, 11), 11);
+        assert_eq!(jobs.remove(&ChildName::new("js-a-0".into(), 0, 0)), Some(0));
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [10, 11, 2]);
+        let names: Vec<&str> = (&jobs).into_iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, ["js-a-10", "js-a-11", "js-a-2"]);
+        assert_eq!(jobs.len(), 3);
+        assert!(!jobs.is_empty());
+    }
 
     #[test]
     fn name_index_maps_namespace_and_name_to_ids() {
