@@ -147,6 +147,7 @@ impl<E> EventQueue<E> {
         }
     }
 
+    #[inline]
     pub fn pop(&mut self) -> Option<Entry<E>> {
         if !self.settle() {
             return None;
@@ -156,6 +157,7 @@ impl<E> EventQueue<E> {
         self.len -= 1;
         Some(Entry { t, class, ev })
     }
+    #[inline]
     pub fn peek(&mut self) -> Option<&E> {
         if !self.settle() {
             return None;
@@ -163,6 +165,7 @@ impl<E> EventQueue<E> {
         let (_, b) = self.front.expect("settled");
         self.buckets[b].front()
     }
+    #[inline]
     pub fn peek_time(&mut self) -> Option<Millis> {
         if !self.settle() {
             return None;
