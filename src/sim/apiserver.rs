@@ -432,6 +432,7 @@ impl World {
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         // `naming::job_name` built without the formatter: `<jobset>-<rj>-` then the index.
         let mut name = String::new();
+        let mut children = Vec::with_capacity(list.len());
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];
             let meta = metas
@@ -542,11 +543,13 @@ impl World {
             let j = self.jobs.get(jid).expect("just created");
             let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
             self.job_names.insert(job_namespace, job_name.clone(), jid);
-            if let Some(jso) = self.jobsets.get_mut(id) {
-                jso.jobs.insert(ChildName::new(job_name, rj_index, job_index), jid);
-            }
+            children.push((ChildName::new(job_name, rj_index, job_index), jid));
             self.emit_job("JobCreated", jid);
             self.job_changed(jid, true);
+        }
+        // Nothing above reads the JobSet's Jobs: they join its list together.
+        if let Some(jso) = self.jobsets.get_mut(id) {
+            jso.jobs.extend(children);
         }
     }
 

@@ -206,6 +206,40 @@ impl ChildJobs {
     }
 }
 
+/// Adds many Jobs with one sort for the new names: a whole restart attempt's Jobs
+/// added one by one would each shift the table on the JobSet's first attempt.
+impl Extend<(ChildName, JobId)> for ChildJobs {
+    fn extend<I: IntoIterator<Item = (ChildName, JobId)>>(&mut self, jobs: I) {
+        let sorted = self.slots.len();
+        for (name, id) in jobs {
+            match self.slots[..sorted].binary_search_by(|(k, _)| k.cmp(&name)) {
+                Ok(i) => {
+                    if self.slots[i].1.replace(id).is_none() {
+                        self.live += 1;
+                    }
+                }
+                Err(_) => {
+                    self.slots.push((name, Some(id)));
+                    self.live += 1;
+                }
+            }
+        }
+        if self.slots.len() > sorted {
+            self.slots.sort_by(|a, b| a.0.cmp(&b.0));
+            // A name added twice keeps its last id, as `insert` would (the sort is stable).
+            let before = self.slots.len();
+            self.slots.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    earlier.1 = later.1;
+                }
+                same
+            });
+            self.live -= before - self.slots.len();
+        }
+    }
+}
+
 /// The (name, id) pairs of a [`ChildJobs`] in name order.
 pub struct ChildJobsIter<'a>(std::slice::Iter<'a, (ChildName, Option<JobId>)>);
 
@@ -635,6 +669,11 @@ mod tests {
         assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [21, 30]);
         assert_eq!(jobs.len(), 2);
         assert_eq!(jobs.slots.len(), 6, "a name keeps its slot");
+        let key = |i: i32| ChildName::new(format!("js-a-{i}").into(), 0, i);
+        jobs.extend([(key(3), 31), (key(12), 12), (key(1), 1), (key(12), 120), (key(0), 0)]);
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 1, 120, 21, 31]);
+        assert_eq!(jobs.len(), 5);
+        assert_eq!(jobs.slots.len(), 7);
     }
 
     #[test]
