@@ -660,7 +660,6 @@ impl World {
                 pod.counted = true;
             }
         }
-        let orphans: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
         if let Some(s) = &j.stamp {
             if let Some(jso) = self.jobsets.get_mut(s.jobset) {
                 jso.jobs
@@ -670,7 +669,8 @@ impl World {
             self.notify_jobset(owner);
             self.maybe_remove_jobset(owner);
         }
-        for p in orphans {
+        // The removed Job is ours: its pod list needs no copy.
+        for &(_, p) in &j.pods {
             self.delete_pod(p);
         }
     }
