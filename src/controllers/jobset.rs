@@ -132,8 +132,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     let now = input.now;
 
     // R3: classify.
-    let buckets: Vec<Bucket> = input.jobs.iter().map(|j| classify(j, &status, input.gates)).collect();
-    let rj_of = replicated_job_of(input);
+    let (buckets, rj_of) = classify_all(input, &status);
 
     // R4: replicated-job statuses (sorted by name descending).
     let new_rj = replicated_job_statuses(input, &buckets, &rj_of, &status);
@@ -418,23 +417,26 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
     js.spec.replicated_jobs.iter().position(|r| r.name == name)
 }
 
-/// For each child Job (list order), the first replicated Job with its `replicatedjob-name`.
-/// Consecutive Jobs usually share one, so the last answer is tried first (the engine's
-/// Jobs of one replicated Job share one name string, so a pointer check usually decides).
-fn replicated_job_of(input: &Input<'_>) -> Vec<Option<usize>> {
+/// For each child Job (list order): its bucket, and the first replicated Job with its
+/// `replicatedjob-name`. Consecutive Jobs usually share one, so the last answer is tried
+/// first (the engine's Jobs of one replicated Job share one name string, so a pointer
+/// check usually decides).
+fn classify_all(input: &Input<'_>, status: &JobSetStatus) -> (Vec<Bucket>, Vec<Option<usize>>) {
+    let mut buckets = Vec::with_capacity(input.jobs.len());
+    let mut rj_of = Vec::with_capacity(input.jobs.len());
     let mut last: Option<(&str, Option<usize>)> = None;
-    input
-        .jobs
-        .iter()
-        .map(|j| match last {
+    for j in &input.jobs {
+        buckets.push(classify(j, status, input.gates));
+        rj_of.push(match last {
             Some((name, r)) if std::ptr::eq(name, j.rj_name) || name == j.rj_name => r,
             _ => {
                 let r = first_named(input.js, j.rj_name);
                 last = Some((j.rj_name, r));
                 r
             }
-        })
-        .collect()
+        });
+    }
+    (buckets, rj_of)
 }
 
 /// Which (replicated Job name, job index) pairs have a child Job, as one bitmap per
