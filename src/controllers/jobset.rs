@@ -132,7 +132,12 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     let now = input.now;
 
     // R3: classify.
-    let (buckets, rj_of) = classify_all(input, &status);
+    let Classified {
+        buckets,
+        rj_of,
+        failed,
+        successful,
+    } = classify_all(input, &status);
 
     // R4: replicated-job statuses (sorted by name descending).
     let new_rj = replicated_job_statuses(input, &buckets, &rj_of, &status);
@@ -194,13 +199,6 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R8: failure policy.
-    let failed: Vec<&ChildJob<'_>> = input
-        .jobs
-        .iter()
-        .zip(&buckets)
-        .filter(|(_, b)| **b == Bucket::Failed)
-        .map(|(j, _)| j)
-        .collect();
     if !failed.is_empty() {
         match execute_failure_policy(js, &mut status, &failed, input.gates, now, &mut events) {
             Ok(decision) => {
@@ -216,13 +214,6 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R9: success policy.
-    let successful: Vec<&ChildJob<'_>> = input
-        .jobs
-        .iter()
-        .zip(&buckets)
-        .filter(|(_, b)| **b == Bucket::Successful)
-        .map(|(j, _)| j)
-        .collect();
     if !successful.is_empty() && success_policy_met(js, &successful) {
         set_completed(&mut status, now, &mut events);
         return finish_plan(plan, status, true, events);
@@ -417,17 +408,35 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
     js.spec.replicated_jobs.iter().position(|r| r.name == name)
 }
 
-/// For each child Job (list order): its bucket, and the first replicated Job with its
-/// `replicatedjob-name`. Consecutive Jobs usually share one, so the last answer is tried
-/// first (the engine's Jobs of one replicated Job share one name string, so a pointer
-/// check usually decides).
-fn classify_all(input: &Input<'_>, status: &JobSetStatus) -> (Vec<Bucket>, Vec<Option<usize>>) {
-    let mut buckets = Vec::with_capacity(input.jobs.len());
-    let mut rj_of = Vec::with_capacity(input.jobs.len());
+/// The child Jobs classified (R3), in list order.
+struct Classified<'i, 'a> {
+    buckets: Vec<Bucket>,
+    /// The first replicated Job with the Job's `replicatedjob-name`.
+    rj_of: Vec<Option<usize>>,
+    failed: Vec<&'i ChildJob<'a>>,
+    successful: Vec<&'i ChildJob<'a>>,
+}
+
+/// Classifies the child Jobs in one pass. Consecutive Jobs usually share a replicated
+/// Job, so its last answer is tried first (the engine's Jobs of one replicated Job share
+/// one name string, so a pointer check usually decides).
+fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classified<'i, 'a> {
+    let mut out = Classified {
+        buckets: Vec::with_capacity(input.jobs.len()),
+        rj_of: Vec::with_capacity(input.jobs.len()),
+        failed: Vec::new(),
+        successful: Vec::new(),
+    };
     let mut last: Option<(&str, Option<usize>)> = None;
     for j in &input.jobs {
-        buckets.push(classify(j, status, input.gates));
-        rj_of.push(match last {
+        let b = classify(j, status, input.gates);
+        match b {
+            Bucket::Failed => out.failed.push(j),
+            Bucket::Successful => out.successful.push(j),
+            Bucket::Previous | Bucket::Active => {}
+        }
+        out.buckets.push(b);
+        out.rj_of.push(match last {
             Some((name, r)) if std::ptr::eq(name, j.rj_name) || name == j.rj_name => r,
             _ => {
                 let r = first_named(input.js, j.rj_name);
@@ -436,7 +445,7 @@ fn classify_all(input: &Input<'_>, status: &JobSetStatus) -> (Vec<Bucket>, Vec<O
             }
         });
     }
-    (buckets, rj_of)
+    out
 }
 
 /// Which (replicated Job name, job index) pairs have a child Job, as one bitmap per
