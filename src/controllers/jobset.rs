@@ -137,6 +137,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         rj_of,
         failed,
         successful,
+        present,
     } = classify_all(input, &status);
 
     // R4: replicated-job statuses (sorted by name descending).
@@ -250,7 +251,6 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     // named <jobset>-<rj>-<index> from their labels, so the (rj, index) pair identifies the name.
     // `present[g][i]`: a Job of index i exists for the replicated Job name whose first
     // replicated Job is g (a set of (name, index), as bitmaps).
-    let present = present_indexes(js, input, &rj_of);
     for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
         let to_create: Vec<i32> = if blocking {
             Vec::new()
@@ -415,6 +415,8 @@ struct Classified<'i, 'a> {
     rj_of: Vec<Option<usize>>,
     failed: Vec<&'i ChildJob<'a>>,
     successful: Vec<&'i ChildJob<'a>>,
+    /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
+    present: Vec<Vec<bool>>,
 }
 
 /// Classifies the child Jobs in one pass. Consecutive Jobs usually share a replicated
@@ -426,6 +428,7 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
         rj_of: Vec::with_capacity(input.jobs.len()),
         failed: Vec::new(),
         successful: Vec::new(),
+        present: no_indexes_present(input.js),
     };
     let mut last: Option<(&str, Option<usize>)> = None;
     for j in &input.jobs {
@@ -436,38 +439,36 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
             Bucket::Previous | Bucket::Active => {}
         }
         out.buckets.push(b);
-        out.rj_of.push(match last {
+        let r = match last {
             Some((name, r)) if std::ptr::eq(name, j.rj_name) || name == j.rj_name => r,
             _ => {
                 let r = first_named(input.js, j.rj_name);
                 last = Some((j.rj_name, r));
                 r
             }
-        });
+        };
+        out.rj_of.push(r);
+        if let Some(g) = r
+            && j.job_index >= 0
+            && let Some(slot) = out.present[g].get_mut(j.job_index as usize)
+        {
+            *slot = true;
+        }
     }
     out
 }
 
-/// Which (replicated Job name, job index) pairs have a child Job, as one bitmap per
-/// name (indexed by the first replicated Job of that name), up to the largest
-/// `replicas` of that name (creation only asks below `replicas`).
-fn present_indexes(js: &JobSet, input: &Input<'_>, rj_of: &[Option<usize>]) -> Vec<Vec<bool>> {
+/// The empty `Classified::present`: one bitmap per replicated Job name (indexed by the
+/// first replicated Job of that name), up to the largest `replicas` of that name
+/// (creation only asks below `replicas`).
+fn no_indexes_present(js: &JobSet) -> Vec<Vec<bool>> {
     let rjs = &js.spec.replicated_jobs;
     let mut cap = vec![0usize; rjs.len()];
     for (r, rj) in rjs.iter().enumerate() {
         let g = first_named(js, &rj.name).unwrap_or(r);
         cap[g] = cap[g].max(rj.replicas().max(0) as usize);
     }
-    let mut present: Vec<Vec<bool>> = cap.iter().map(|c| vec![false; *c]).collect();
-    for (j, r) in input.jobs.iter().zip(rj_of) {
-        if let Some(g) = r
-            && j.job_index >= 0
-            && let Some(slot) = present[*g].get_mut(j.job_index as usize)
-        {
-            *slot = true;
-        }
-    }
-    present
+    cap.iter().map(|c| vec![false; *c]).collect()
 }
 
 fn replicated_job_statuses(
