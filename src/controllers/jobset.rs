@@ -132,8 +132,13 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     let now = input.now;
 
     // R3: classify.
-    let buckets: Vec<Bucket> = input.jobs.iter().map(|j| classify(j, &status, input.gates)).collect();
-    let rj_of = replicated_job_of(input);
+    let Classified {
+        buckets,
+        rj_of,
+        failed,
+        successful,
+        present,
+    } = classify_all(input, &status);
 
     // R4: replicated-job statuses (sorted by name descending).
     let new_rj = replicated_job_statuses(input, &buckets, &rj_of, &status);
@@ -195,13 +200,6 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R8: failure policy.
-    let failed: Vec<&ChildJob<'_>> = input
-        .jobs
-        .iter()
-        .zip(&buckets)
-        .filter(|(_, b)| **b == Bucket::Failed)
-        .map(|(j, _)| j)
-        .collect();
     if !failed.is_empty() {
         match execute_failure_policy(js, &mut status, &failed, input.gates, now, &mut events) {
             Ok(decision) => {
@@ -217,13 +215,6 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R9: success policy.
-    let successful: Vec<&ChildJob<'_>> = input
-        .jobs
-        .iter()
-        .zip(&buckets)
-        .filter(|(_, b)| **b == Bucket::Successful)
-        .map(|(j, _)| j)
-        .collect();
     if !successful.is_empty() && success_policy_met(js, &successful) {
         set_completed(&mut status, now, &mut events);
         return finish_plan(plan, status, true, events);
@@ -260,7 +251,6 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     // named <jobset>-<rj>-<index> from their labels, so the (rj, index) pair identifies the name.
     // `present[g][i]`: a Job of index i exists for the replicated Job name whose first
     // replicated Job is g (a set of (name, index), as bitmaps).
-    let present = present_indexes(js, input, &rj_of);
     for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
         let to_create: Vec<i32> = if blocking {
             Vec::new()
@@ -418,45 +408,67 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
     js.spec.replicated_jobs.iter().position(|r| r.name == name)
 }
 
-/// For each child Job (list order), the first replicated Job with its `replicatedjob-name`.
-/// Consecutive Jobs usually share one, so the last answer is tried first (the engine's
-/// Jobs of one replicated Job share one name string, so a pointer check usually decides).
-fn replicated_job_of(input: &Input<'_>) -> Vec<Option<usize>> {
+/// The child Jobs classified (R3), in list order.
+struct Classified<'i, 'a> {
+    buckets: Vec<Bucket>,
+    /// The first replicated Job with the Job's `replicatedjob-name`.
+    rj_of: Vec<Option<usize>>,
+    failed: Vec<&'i ChildJob<'a>>,
+    successful: Vec<&'i ChildJob<'a>>,
+    /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
+    present: Vec<Vec<bool>>,
+}
+
+/// Classifies the child Jobs in one pass. Consecutive Jobs usually share a replicated
+/// Job, so its last answer is tried first (the engine's Jobs of one replicated Job share
+/// one name string, so a pointer check usually decides).
+fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classified<'i, 'a> {
+    let mut out = Classified {
+        buckets: Vec::with_capacity(input.jobs.len()),
+        rj_of: Vec::with_capacity(input.jobs.len()),
+        failed: Vec::new(),
+        successful: Vec::new(),
+        present: no_indexes_present(input.js),
+    };
     let mut last: Option<(&str, Option<usize>)> = None;
-    input
-        .jobs
-        .iter()
-        .map(|j| match last {
+    for j in &input.jobs {
+        let b = classify(j, status, input.gates);
+        match b {
+            Bucket::Failed => out.failed.push(j),
+            Bucket::Successful => out.successful.push(j),
+            Bucket::Previous | Bucket::Active => {}
+        }
+        out.buckets.push(b);
+        let r = match last {
             Some((name, r)) if std::ptr::eq(name, j.rj_name) || name == j.rj_name => r,
             _ => {
                 let r = first_named(input.js, j.rj_name);
                 last = Some((j.rj_name, r));
                 r
             }
-        })
-        .collect()
+        };
+        out.rj_of.push(r);
+        if let Some(g) = r
+            && j.job_index >= 0
+            && let Some(slot) = out.present[g].get_mut(j.job_index as usize)
+        {
+            *slot = true;
+        }
+    }
+    out
 }
 
-/// Which (replicated Job name, job index) pairs have a child Job, as one bitmap per
-/// name (indexed by the first replicated Job of that name), up to the largest
-/// `replicas` of that name (creation only asks below `replicas`).
-fn present_indexes(js: &JobSet, input: &Input<'_>, rj_of: &[Option<usize>]) -> Vec<Vec<bool>> {
+/// The empty `Classified::present`: one bitmap per replicated Job name (indexed by the
+/// first replicated Job of that name), up to the largest `replicas` of that name
+/// (creation only asks below `replicas`).
+fn no_indexes_present(js: &JobSet) -> Vec<Vec<bool>> {
     let rjs = &js.spec.replicated_jobs;
     let mut cap = vec![0usize; rjs.len()];
     for (r, rj) in rjs.iter().enumerate() {
         let g = first_named(js, &rj.name).unwrap_or(r);
         cap[g] = cap[g].max(rj.replicas().max(0) as usize);
     }
-    let mut present: Vec<Vec<bool>> = cap.iter().map(|c| vec![false; *c]).collect();
-    for (j, r) in input.jobs.iter().zip(rj_of) {
-        if let Some(g) = r
-            && j.job_index >= 0
-            && let Some(slot) = present[*g].get_mut(j.job_index as usize)
-        {
-            *slot = true;
-        }
-    }
-    present
+    cap.iter().map(|c| vec![false; *c]).collect()
 }
 
 fn replicated_job_statuses(

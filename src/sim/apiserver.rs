@@ -432,6 +432,7 @@ impl World {
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         // `naming::job_name` built without the formatter: `<jobset>-<rj>-` then the index.
         let mut name = String::new();
+        let mut children = Vec::with_capacity(list.len());
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];
             let meta = metas
@@ -542,11 +543,13 @@ impl World {
             let j = self.jobs.get(jid).expect("just created");
             let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
             self.job_names.insert(job_namespace, job_name.clone(), jid);
-            if let Some(jso) = self.jobsets.get_mut(id) {
-                jso.jobs.insert(ChildName::new(job_name, rj_index, job_index), jid);
-            }
+            children.push((ChildName::new(job_name, rj_index, job_index), jid));
             self.emit_job("JobCreated", jid);
             self.job_changed(jid, true);
+        }
+        // Nothing above reads the JobSet's Jobs: they join its list together.
+        if let Some(jso) = self.jobsets.get_mut(id) {
+            jso.jobs.extend(children);
         }
     }
 
@@ -657,7 +660,6 @@ impl World {
                 pod.counted = true;
             }
         }
-        let orphans: Vec<PodId> = j.pods.iter().map(|(_, p)| *p).collect();
         if let Some(s) = &j.stamp {
             if let Some(jso) = self.jobsets.get_mut(s.jobset) {
                 jso.jobs
@@ -667,7 +669,8 @@ impl World {
             self.notify_jobset(owner);
             self.maybe_remove_jobset(owner);
         }
-        for p in orphans {
+        // The removed Job is ours: its pod list needs no copy.
+        for &(_, p) in &j.pods {
             self.delete_pod(p);
         }
     }

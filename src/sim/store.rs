@@ -148,56 +148,118 @@ pub struct JobSetObj {
     pub rj_names: Vec<Name>,
 }
 
-/// The Jobs a JobSet owns by name, in storage-key (name) order. The ids in that
-/// order are kept as a list between membership changes: the reconcile walks them
-/// every time, and most reconciles see the same Jobs as the one before.
+/// The Jobs a JobSet owns by name, in storage-key (name) order: a sorted table in
+/// which a removed Job leaves an empty slot. A JobSet's Jobs of every restart attempt
+/// have the same names, so the next attempt's Jobs refill the slots (a binary search,
+/// no shifting), and the table never outgrows the distinct names the JobSet has used.
 #[derive(Debug, Default)]
 pub struct ChildJobs {
-    by_name: BTreeMap<ChildName, JobId>,
-    /// `by_name`'s values in order, built on first use after a change.
-    ordered: std::cell::OnceCell<Vec<JobId>>,
+    slots: Vec<(ChildName, Option<JobId>)>,
+    live: usize,
 }
 
 impl ChildJobs {
+    fn find<Q: Ord + ?Sized>(&self, name: &Q) -> Result<usize, usize>
+    where
+        ChildName: std::borrow::Borrow<Q>,
+    {
+        use std::borrow::Borrow;
+        self.slots.binary_search_by(|(k, _)| k.borrow().cmp(name))
+    }
     pub fn insert(&mut self, name: ChildName, id: JobId) -> Option<JobId> {
-        self.ordered.take();
-        self.by_name.insert(name, id)
+        let old = match self.find(&name) {
+            Ok(i) => self.slots[i].1.replace(id),
+            Err(i) => {
+                self.slots.insert(i, (name, Some(id)));
+                None
+            }
+        };
+        if old.is_none() {
+            self.live += 1;
+        }
+        old
     }
     /// Removes by key, or by plain name (`&str`).
     pub fn remove<Q: Ord + ?Sized>(&mut self, name: &Q) -> Option<JobId>
     where
         ChildName: std::borrow::Borrow<Q>,
     {
-        let removed = self.by_name.remove(name);
+        let i = self.find(name).ok()?;
+        let removed = self.slots[i].1.take();
         if removed.is_some() {
-            self.ordered.take();
+            self.live -= 1;
         }
         removed
     }
     /// The ids in name order.
-    pub fn values(&self) -> std::slice::Iter<'_, JobId> {
-        self.ordered
-            .get_or_init(|| self.by_name.values().copied().collect())
-            .iter()
+    pub fn values(&self) -> impl Iterator<Item = &JobId> + '_ {
+        self.iter().map(|(_, id)| id)
+    }
+    pub fn iter(&self) -> ChildJobsIter<'_> {
+        ChildJobsIter(self.slots.iter())
     }
     pub fn len(&self) -> usize {
-        self.by_name.len()
+        self.live
     }
     pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
+        self.live == 0
+    }
+}
+
+/// Adds many Jobs with one sort for the new names: a whole restart attempt's Jobs
+/// added one by one would each shift the table on the JobSet's first attempt.
+impl Extend<(ChildName, JobId)> for ChildJobs {
+    fn extend<I: IntoIterator<Item = (ChildName, JobId)>>(&mut self, jobs: I) {
+        let sorted = self.slots.len();
+        for (name, id) in jobs {
+            match self.slots[..sorted].binary_search_by(|(k, _)| k.cmp(&name)) {
+                Ok(i) => {
+                    if self.slots[i].1.replace(id).is_none() {
+                        self.live += 1;
+                    }
+                }
+                Err(_) => {
+                    self.slots.push((name, Some(id)));
+                    self.live += 1;
+                }
+            }
+        }
+        if self.slots.len() > sorted {
+            self.slots.sort_by(|a, b| a.0.cmp(&b.0));
+            // A name added twice keeps its last id, as `insert` would (the sort is stable).
+            let before = self.slots.len();
+            self.slots.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    earlier.1 = later.1;
+                }
+                same
+            });
+            self.live -= before - self.slots.len();
+        }
+    }
+}
+
+/// The (name, id) pairs of a [`ChildJobs`] in name order.
+pub struct ChildJobsIter<'a>(std::slice::Iter<'a, (ChildName, Option<JobId>)>);
+
+impl<'a> Iterator for ChildJobsIter<'a> {
+    type Item = (&'a ChildName, &'a JobId);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.find_map(|(k, id)| id.as_ref().map(|id| (k, id)))
     }
 }
 
 impl<'a> IntoIterator for &'a ChildJobs {
     type Item = (&'a ChildName, &'a JobId);
-    type IntoIter = std::collections::btree_map::Iter<'a, ChildName, JobId>;
+    type IntoIter = ChildJobsIter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.by_name.iter()
+        self.iter()
     }
 }
 
 /// The name of a Job a JobSet owns, `<jobset>-<replicated Job>-<index>`, as the key of
-/// [`JobSetObj::jobs`]. It orders exactly as the name string does, but two Jobs of the same
+/// [`ChildJobs`] (a JobSet's `jobs`). It orders exactly as the name string does, but two Jobs of the same
 /// replicated Job (the common case) compare by one integer that orders their indexes as
 /// decimal strings, instead of by the long shared-prefix strings.
 #[derive(Debug, Clone)]
@@ -596,6 +658,22 @@ mod tests {
         assert_eq!(names, ["js-a-10", "js-a-11", "js-a-2"]);
         assert_eq!(jobs.len(), 3);
         assert!(!jobs.is_empty());
+        // Emptied slots are refilled by the same names and skipped while empty.
+        for name in ["js-a-10", "js-a-11", "js-a-2"] {
+            jobs.remove(name);
+        }
+        assert!(jobs.is_empty() && jobs.values().next().is_none());
+        assert_eq!(jobs.insert(ChildName::new("js-a-2".into(), 0, 2), 20), None);
+        assert_eq!(jobs.insert(ChildName::new("js-a-2".into(), 0, 2), 21), Some(20));
+        assert_eq!(jobs.insert(ChildName::new("js-a-3".into(), 0, 3), 30), None);
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [21, 30]);
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs.slots.len(), 6, "a name keeps its slot");
+        let key = |i: i32| ChildName::new(format!("js-a-{i}").into(), 0, i);
+        jobs.extend([(key(3), 31), (key(12), 12), (key(1), 1), (key(12), 120), (key(0), 0)]);
+        assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 1, 120, 21, 31]);
+        assert_eq!(jobs.len(), 5);
+        assert_eq!(jobs.slots.len(), 7);
     }
 
     #[test]
