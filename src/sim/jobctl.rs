@@ -32,7 +32,12 @@ impl StatusSnapshot {
             succeeded: s.succeeded,
             failed: s.failed,
             terminating: s.terminating,
-            conditions: s.conditions.clone(),
+            // Most syncs see no conditions: skip the out-of-line clone call.
+            conditions: if s.conditions.is_empty() {
+                Vec::new()
+            } else {
+                s.conditions.clone()
+            },
         }
     }
 
