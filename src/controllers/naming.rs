@@ -5,14 +5,34 @@ use crate::api::{JobSet, Labels};
 
 /// `<jobset>-<replicatedJob>-<jobIndex>` (`placement.GenJobName`).
 pub fn job_name(jobset: &str, rj: &str, job_index: i32) -> String {
-    use std::fmt::Write;
     let mut s = String::with_capacity(jobset.len() + rj.len() + 13);
     s.push_str(jobset);
     s.push('-');
     s.push_str(rj);
     s.push('-');
-    write!(s, "{job_index}").expect("writing to a String");
+    push_decimal(&mut s, i64::from(job_index));
     s
+}
+
+/// Appends `n` in decimal, as `write!(s, "{n}")` would (names are built on hot paths).
+pub fn push_decimal(s: &mut String, n: i64) {
+    if n < 0 {
+        s.push('-');
+    }
+    let mut v = n.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        s.push(char::from(d));
+    }
 }
 
 /// Lowercase hex SHA-1 of `<namespace>/<jobName>` (`jobset.sigs.k8s.io/job-key`).
@@ -195,6 +215,27 @@ mod tests {
         let mut h = sha1_smol::Sha1::new();
         h.update(b"default/js-rj-0");
         assert_eq!(k, h.digest().to_string());
+    }
+
+    #[test]
+    fn push_decimal_matches_display() {
+        for n in [
+            0,
+            7,
+            10,
+            99,
+            100,
+            12345,
+            -1,
+            -90,
+            i64::from(i32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut s = String::from("x-");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x-{n}"));
+        }
     }
 
     #[test]

@@ -12,6 +12,75 @@ use smallvec::SmallVec;
 /// A Job's pods as (completion index, pod id): most Jobs have a handful, so a sync keeps them on the stack.
 type PodList = SmallVec<[(i32, PodId); 4]>;
 
+/// The status fields whose change makes a sync write the Job status (and notify the owner JobSet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StatusSnapshot {
+    active: i32,
+    ready: i32,
+    succeeded: i32,
+    failed: i32,
+    terminating: i32,
+    /// Cloned: empty (no allocation) for every Job still running.
+    conditions: Vec<Condition>,
+}
+
+impl StatusSnapshot {
+    fn of(s: &JobStatus) -> StatusSnapshot {
+        StatusSnapshot {
+            active: s.active,
+            ready: s.ready,
+            succeeded: s.succeeded,
+            failed: s.failed,
+            terminating: s.terminating,
+            // Most syncs see no conditions: skip the out-of-line clone call.
+            conditions: if s.conditions.is_empty() {
+                Vec::new()
+            } else {
+                s.conditions.clone()
+            },
+        }
+    }
+
+    /// Whether `s` differs from the snapshot in a written field (the counts are compared first: they are cheap).
+    fn differs(&self, s: &JobStatus) -> bool {
+        s.active != self.active
+            || s.ready != self.ready
+            || s.succeeded != self.succeeded
+            || s.failed != self.failed
+            || s.terminating != self.terminating
+            || s.conditions != self.conditions
+    }
+}
+
+/// A Job's live (non-terminal) pods as one sync counts them.
+#[derive(Debug, Default)]
+struct LiveCensus {
+    /// Live pods without a deletion timestamp.
+    active: PodList,
+    ready: i32,
+    /// Live pods being deleted.
+    terminating: i32,
+    /// Container restarts of the active pods.
+    restarts_live: u64,
+}
+
+impl LiveCensus {
+    fn add(&mut self, idx: i32, pid: PodId, p: &PodObj) {
+        if p.phase.terminal() {
+            return;
+        }
+        if p.deletion.is_some() {
+            self.terminating += 1;
+            return;
+        }
+        self.active.push((idx, pid));
+        if p.ready {
+            self.ready += 1;
+        }
+        self.restarts_live += u64::from(p.restart_count);
+    }
+}
+
 fn cond(type_: &str, reason: &str, message: &str, now: Millis, status: &str) -> Condition {
     Condition {
         type_: type_.into(),
@@ -49,27 +118,33 @@ impl World {
         let spec = j.spec.clone();
         let indexed = spec.is_indexed();
         let replacement_failed = spec.replacement_policy_failed();
-        let before = (j.status.clone(), j.suspend);
+        let before = StatusSnapshot::of(&j.status);
+        let completions_changed = j.synced_completions != j.completions;
+
+        // One pass over the pods: the live census, and the pods still to count. Counting
+        // only removes terminal pods, so it leaves the census as it is.
+        let mut census = LiveCensus::default();
+        let mut uncounted: PodList = SmallVec::new();
+        for &(idx, pid) in &j.pods {
+            let p = self.pods.get(pid).expect("owned pod exists");
+            census.add(idx, pid, p);
+            let deleted_unfinished = !replacement_failed && p.deletion.is_some() && !p.phase.terminal();
+            if !p.counted && (p.phase.terminal() || deleted_unfinished) {
+                uncounted.push((idx, pid));
+            }
+        }
 
         // Count newly finished pods (the finalizer step, collapsed into one sync).
-        let pods: PodList = j.pods.iter().copied().collect();
         let per_index = spec.backoff_limit_per_index;
         let mut fail_job: Option<String> = None;
         let mut gone: SmallVec<[PodId; 4]> = SmallVec::new();
-        for &(idx, pid) in &pods {
+        for &(idx, pid) in &uncounted {
             let p = self.pods.get(pid).expect("owned pod exists");
-            if p.counted {
-                continue;
-            }
-            let deleted_unfinished = !replacement_failed && p.deletion.is_some() && !p.phase.terminal();
-            let outcome = if p.phase == Phase::Succeeded {
-                None
-            } else if p.phase == Phase::Failed {
-                Some(self.pod_failure_outcome(&spec, pid))
-            } else if deleted_unfinished {
-                Some(FailureOutcome::Count)
-            } else {
-                continue;
+            let outcome = match p.phase {
+                Phase::Succeeded => None,
+                Phase::Failed => Some(self.pod_failure_outcome(&spec, pid)),
+                // Deleted before it finished (and the replacement policy does not wait).
+                _ => Some(FailureOutcome::Count),
             };
             let p = self.pods.get_mut(pid).expect("exists");
             p.counted = true;
@@ -125,29 +200,20 @@ impl World {
         if let Some(j) = self.jobs.get_mut(jid) {
             j.synced_completions = j.completions;
         }
-        let j = self.jobs.get(jid).expect("exists");
-        let pods: PodList = j.pods.iter().copied().collect();
-
-        // Classify live pods.
-        let mut active: PodList = SmallVec::new();
-        let mut ready = 0;
-        let mut terminating = 0;
-        let mut restarts_live: u64 = 0;
-        for &(idx, pid) in &pods {
-            let p = self.pods.get(pid).expect("exists");
-            if p.phase.terminal() {
-                continue;
+        if completions_changed {
+            // Dropping indexes may have deleted live pods: take the census again.
+            let j = self.jobs.get(jid).expect("exists");
+            census = LiveCensus::default();
+            for &(idx, pid) in &j.pods {
+                census.add(idx, pid, self.pods.get(pid).expect("exists"));
             }
-            if p.deletion.is_some() {
-                terminating += 1;
-                continue;
-            }
-            active.push((idx, pid));
-            if p.ready {
-                ready += 1;
-            }
-            restarts_live += u64::from(p.restart_count);
         }
+        let LiveCensus {
+            active,
+            ready,
+            terminating,
+            restarts_live,
+        } = census;
 
         let j = self.jobs.get_mut(jid).expect("exists");
         if j.suspend {
@@ -283,7 +349,8 @@ impl World {
             if slots > 0 {
                 if indexed {
                     let c = completions.unwrap_or(1);
-                    let busy: BTreeSet<i32> = pods
+                    let busy: SmallVec<[i32; 4]> = j
+                        .pods
                         .iter()
                         .filter(|(_, p)| {
                             let p = self.pods.get(*p).expect("exists");
@@ -300,7 +367,8 @@ impl World {
                         .take(slots as usize)
                         .collect();
                 } else {
-                    let next = pods.iter().map(|(i, _)| *i + 1).max().unwrap_or(0);
+                    // The pods are ordered by index: the last has the highest.
+                    let next = j.pods.last().map_or(0, |(i, _)| *i + 1);
                     to_create = (next..next + slots).collect();
                 }
             }
@@ -377,15 +445,9 @@ impl World {
     }
 
     /// Writes the status if it changed (watch fan-out to the owner JobSet).
-    fn finish_job_sync(&mut self, jid: JobId, before: (JobStatus, bool)) {
+    fn finish_job_sync(&mut self, jid: JobId, before: StatusSnapshot) {
         let Some(j) = self.jobs.get_mut(jid) else { return };
-        let changed = j.status.active != before.0.active
-            || j.status.ready != before.0.ready
-            || j.status.succeeded != before.0.succeeded
-            || j.status.failed != before.0.failed
-            || j.status.terminating != before.0.terminating
-            || j.status.conditions != before.0.conditions;
-        if changed {
+        if before.differs(&j.status) {
             self.rv += 1;
             j.rv = self.rv;
             let owner = j.stamp.as_ref().map(|s| s.jobset);
@@ -418,7 +480,7 @@ impl World {
     fn finish_terminal(&mut self, jid: JobId, target: Option<Condition>) {
         let now = self.now;
         let Some(j) = self.jobs.get(jid) else { return };
-        let before = (j.status.clone(), j.suspend);
+        let before = StatusSnapshot::of(&j.status);
         let live = j
             .pods
             .iter()
@@ -478,21 +540,26 @@ impl World {
         if self.jobs.get(jid).is_none() {
             return false;
         }
-        let suffix = self.name_suffix();
+        let suffix = self.name_suffix_bytes();
         let j = self.jobs.get(jid).expect("exists");
-        let name: Name = if j.spec.is_indexed() {
-            use std::fmt::Write;
-            let mut s = String::with_capacity(j.name.len() + 18);
-            write!(s, "{}-{}-", j.name, index).expect("writing to a String");
-            // generateName keeps at most 58 characters of the prefix.
-            if let Some((cut, _)) = s.char_indices().nth(58) {
-                s.truncate(cut);
+        let indexed = j.spec.is_indexed();
+        // `<job>-<index>-<suffix>` (Indexed) or `<job>-<suffix>`, built in the reused buffer.
+        let buf = &mut self.pod_name_buf;
+        buf.clear();
+        buf.push_str(&j.name);
+        buf.push('-');
+        if indexed {
+            crate::controllers::naming::push_decimal(buf, i64::from(index));
+            buf.push('-');
+            // generateName keeps at most 58 characters of the prefix (no more than 58 bytes is no more than 58 characters).
+            if buf.len() > 58
+                && let Some((cut, _)) = buf.char_indices().nth(58)
+            {
+                buf.truncate(cut);
             }
-            s.push_str(&suffix);
-            s.into()
-        } else {
-            format!("{}-{suffix}", j.name).into()
-        };
+        }
+        buf.extend(suffix.iter().map(|&b| char::from(b)));
+        let name = Name::from(buf.as_str());
         let priority = match (
             j.pod_template.spec.priority,
             j.pod_template.spec.priority_class_name.as_deref(),
@@ -517,11 +584,7 @@ impl World {
             (None, None) => self.sc.default_priority,
         };
         // Only Indexed pods carry the completion-index annotation the webhook reads.
-        let completion_index = if self.jobs.get(jid).is_some_and(|j| j.spec.is_indexed()) {
-            index
-        } else {
-            -1
-        };
+        let completion_index = if indexed { index } else { -1 };
         let placement = match self.pod_webhook(jid, completion_index, priority) {
             Ok(p) => p.map(Box::new),
             Err(e) => {
@@ -546,7 +609,7 @@ impl World {
         let pid = self.pods.insert(PodObj {
             name,
             job: jid,
-            index: if j.spec.is_indexed() { index } else { -1 },
+            index: completion_index,
             created: self.now,
             node: None,
             phase: Phase::Pending,

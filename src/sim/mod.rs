@@ -141,6 +141,8 @@ pub struct World {
     rv: u64,
     uid: u64,
     rng_names: ChaCha8Rng,
+    /// Scratch buffer the Job controller builds pod names in (reused across creations).
+    pod_name_buf: String,
     /// One stream per random fault process.
     rng_faults: Vec<ChaCha8Rng>,
     /// Submissions made so far.
@@ -320,6 +322,7 @@ impl World {
             rv: 0,
             uid: 0,
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
+            pod_name_buf: String::new(),
             rng_faults: sc.random_faults.iter().map(|r| rng_stream(seed, r.stream)).collect(),
             submitted: 0,
             training: sc
@@ -430,13 +433,14 @@ impl World {
 
     /// A 5-character generateName suffix from the API server's own stream.
     fn name_suffix(&mut self) -> String {
+        self.name_suffix_bytes().iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// `name_suffix` as ASCII bytes, without allocating (pod creation).
+    fn name_suffix_bytes(&mut self) -> [u8; 5] {
         use rand::Rng;
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        let mut s = String::with_capacity(5);
-        for _ in 0..5 {
-            s.push(ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize] as char);
-        }
-        s
+        std::array::from_fn(|_| ALPHABET[(self.rng_names.next_u32() % ALPHABET.len() as u32) as usize])
     }
 
     /// Emits a trace event stamped with the current time.
