@@ -16,21 +16,21 @@ pub fn job_name(jobset: &str, rj: &str, job_index: i32) -> String {
 
 /// Appends `n` in decimal, as `write!(s, "{n}")` would (names are built on hot paths).
 pub fn push_decimal(s: &mut String, n: i64) {
-    if n < 0 {
-        s.push('-');
-    }
-    let mut v = n.unsigned_abs();
     let mut digits = [0u8; 20];
-    let mut start = digits.len();
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
     loop {
-        start -= 1;
-        digits[start] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
             break;
         }
     }
-    for &d in &digits[start..] {
+    if n < 0 {
+        s.push('-');
+    }
+    for &d in &digits[at..] {
         s.push(char::from(d));
     }
 }

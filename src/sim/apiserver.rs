@@ -482,7 +482,7 @@ impl World {
             name.push('-');
             name.push_str(&rj.name);
             name.push('-');
-            push_decimal(&mut name, job_index);
+            crate::controllers::naming::push_decimal(&mut name, i64::from(job_index));
             debug_assert_eq!(name, naming::job_name(&js.metadata.name, &rj.name, job_index));
             if self.job_names.contains(&ns_name, &name) {
                 let name = &name;
@@ -886,26 +886,6 @@ impl World {
     }
 }
 
-/// Appends `n` in decimal, as `{n}` formats it.
-fn push_decimal(s: &mut String, n: i32) {
-    let mut digits = [0u8; 11];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        digits[at] = b'-';
-    }
-    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
-}
-
 /// Lets `deleteObject: {kind: Pod, name: <hostname>}` address a pod by its stable hostname.
 fn hostname_matches(p: &PodObj, name: &str, w: &World) -> bool {
     p.index >= 0
@@ -933,19 +913,5 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
             }
         }
         other => *target = other.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_decimal;
-
-    #[test]
-    fn push_decimal_formats_like_display() {
-        for n in [0, 1, 9, 10, 42, 2047, 1_000_000, i32::MAX, -1, -10, i32::MIN] {
-            let mut s = String::from("x-");
-            push_decimal(&mut s, n);
-            assert_eq!(s, format!("x-{n}"));
-        }
     }
 }
