@@ -7,15 +7,6 @@ use crate::api::{Condition, JobSet, JobSetStatus, ReplicatedJobStatus};
 use crate::scenario::Gates;
 use crate::units::Millis;
 
-/// How a finished child Job ended (its first `Complete`/`Failed` condition that is True).
-#[derive(Debug, Clone, Copy)]
-pub struct Finish<'a> {
-    pub failed: bool,
-    pub reason: &'a str,
-    pub message: &'a str,
-    pub time: Millis,
-}
-
 /// What the reconcile sees of one owned Job (from the store, in list order).
 #[derive(Debug, Clone)]
 pub struct ChildJob<'a> {
@@ -27,7 +18,9 @@ pub struct ChildJob<'a> {
     pub job_index: i32,
     pub restart_attempt: i32,
     pub job_restart_attempt: Option<i32>,
-    pub finish: Option<Finish<'a>>,
+    /// How the Job ended, if it did: its first `Complete`/`Failed` condition that is True
+    /// (borrowed from the store, so the view of a Job stays small).
+    pub finish: Option<&'a Condition>,
     pub ready: i32,
     pub succeeded: i32,
     pub active: i32,
@@ -398,7 +391,7 @@ fn classify(j: &ChildJob<'_>, status: &JobSetStatus, gates: Gates) -> Bucket {
     }
     match j.finish {
         None => Bucket::Active,
-        Some(f) if f.failed => Bucket::Failed,
+        Some(c) if c.type_ == JOB_FAILED => Bucket::Failed,
         Some(_) => Bucket::Successful,
     }
 }
@@ -705,8 +698,8 @@ where
 {
     let mut best: Option<&ChildJob<'a>> = None;
     for j in jobs {
-        let t = j.finish.map(|f| f.time / 1000).unwrap_or(0);
-        if best.is_none_or(|b| t < b.finish.map(|f| f.time / 1000).unwrap_or(0)) {
+        let t = j.finish.map(|f| f.last_transition_time / 1000).unwrap_or(0);
+        if best.is_none_or(|b| t < b.finish.map(|f| f.last_transition_time / 1000).unwrap_or(0)) {
             best = Some(j);
         }
     }
@@ -716,7 +709,7 @@ where
 /// Why `rule` does not apply to `job`, or `None` when it applies (`ruleIsApplicable`).
 pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -> Option<String> {
     let f = job.finish?;
-    if !rule.on_job_failure_reasons.is_empty() && !rule.on_job_failure_reasons.iter().any(|r| r == f.reason) {
+    if !rule.on_job_failure_reasons.is_empty() && !rule.on_job_failure_reasons.contains(&f.reason) {
         return Some(format!(
             "reason {} is not in onJobFailureReasons {:?}",
             f.reason, rule.on_job_failure_reasons
@@ -726,7 +719,7 @@ pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -
         && !rule
             .on_job_failure_message_patterns
             .iter()
-            .any(|p| crate::pattern_match(p, f.message))
+            .any(|p| crate::pattern_match(p, &f.message))
     {
         return Some(format!(
             "message \"{}\" matches none of onJobFailureMessagePatterns {:?}",

@@ -49,24 +49,35 @@ pub(super) fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJo
     }
 }
 
+/// A True finish condition that lives as long as the test (a Job's view borrows its condition).
+fn finished(type_: &str, reason: &str, message: &str, time: u64) -> &'static Condition {
+    Box::leak(Box::new(Condition {
+        type_: type_.into(),
+        status: "True".into(),
+        reason: reason.into(),
+        message: message.into(),
+        last_transition_time: time,
+    }))
+}
+
 pub(super) fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
-    j.finish = Some(Finish {
-        failed: true,
-        reason: JOB_REASON_BACKOFF_LIMIT,
-        message: JOB_MSG_BACKOFF_LIMIT,
+    j.finish = Some(finished(
+        JOB_FAILED,
+        JOB_REASON_BACKOFF_LIMIT,
+        JOB_MSG_BACKOFF_LIMIT,
         time,
-    });
+    ));
     j.active = 0;
     j
 }
 
 pub(super) fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
-    j.finish = Some(Finish {
-        failed: false,
-        reason: JOB_REASON_COMPLETIONS_REACHED,
-        message: JOB_MSG_COMPLETIONS_REACHED,
-        time: 0,
-    });
+    j.finish = Some(finished(
+        JOB_COMPLETE,
+        JOB_REASON_COMPLETIONS_REACHED,
+        JOB_MSG_COMPLETIONS_REACHED,
+        0,
+    ));
     j.active = 0;
     j
 }

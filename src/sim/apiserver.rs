@@ -4,7 +4,7 @@
 use super::*;
 use crate::api::constants::*;
 use crate::api::{JobSet, Labels};
-use crate::controllers::jobset::{ChildJob, Finish, Input, Plan, reconcile};
+use crate::controllers::jobset::{ChildJob, Input, Plan, reconcile};
 use crate::controllers::naming;
 use crate::scenario::{FaultKind, UpdateAction};
 
@@ -121,12 +121,6 @@ impl World {
             .filter_map(|jid| self.jobs.get(*jid).map(|j| (*jid, j)))
             .map(|(jid, j)| {
                 let s = j.stamp.as_ref().expect("owned jobs carry a stamp");
-                let finish = j.finished().map(|c| Finish {
-                    failed: c.type_ == JOB_FAILED,
-                    reason: &c.reason,
-                    message: &c.message,
-                    time: c.last_transition_time,
-                });
                 ChildJob {
                     handle: jid as usize,
                     name: &j.name,
@@ -134,7 +128,7 @@ impl World {
                     job_index: s.job_index,
                     restart_attempt: s.restart_attempt,
                     job_restart_attempt: s.job_restart_attempt,
-                    finish,
+                    finish: j.finished(),
                     ready: j.status.ready,
                     succeeded: j.status.succeeded,
                     active: j.status.active,
