@@ -125,16 +125,14 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     let now = input.now;
 
     // R3: classify.
+    // R4 (counted in the same pass): replicated-job statuses (sorted by name descending).
     let Classified {
         buckets,
-        rj_of,
+        rj_statuses: new_rj,
         failed,
         successful,
         present,
     } = classify_all(input, &status);
-
-    // R4: replicated-job statuses (sorted by name descending).
-    let new_rj = replicated_job_statuses(input, &buckets, &rj_of, &status);
     let mut cur = status.replicated_jobs_status.clone();
     cur.sort_by(|a, b| b.name.cmp(&a.name));
     if cur != new_rj {
@@ -404,21 +402,23 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
 /// The child Jobs classified (R3), in list order.
 struct Classified<'i, 'a> {
     buckets: Vec<Bucket>,
-    /// The first replicated Job with the Job's `replicatedjob-name`.
-    rj_of: Vec<Option<usize>>,
+    /// The replicated-job statuses the Jobs add up to (R4), sorted by name descending.
+    rj_statuses: Vec<ReplicatedJobStatus>,
     failed: Vec<&'i ChildJob<'a>>,
     successful: Vec<&'i ChildJob<'a>>,
     /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
     present: Vec<Vec<bool>>,
 }
 
-/// Classifies the child Jobs in one pass. Consecutive Jobs usually share a replicated
-/// Job, so its last answer is tried first (the engine's Jobs of one replicated Job share
-/// one name string, so a pointer check usually decides).
+/// Classifies the child Jobs and counts them into the replicated-job statuses in one
+/// pass. Consecutive Jobs usually share a replicated Job, so its last answer is tried
+/// first (the engine's Jobs of one replicated Job share one name string, so a pointer
+/// check usually decides).
 fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classified<'i, 'a> {
     let mut out = Classified {
         buckets: Vec::with_capacity(input.jobs.len()),
-        rj_of: Vec::with_capacity(input.jobs.len()),
+        // Still in spec order during the pass: a Job counts in the first status with its name.
+        rj_statuses: empty_replicated_job_statuses(input, status),
         failed: Vec::new(),
         successful: Vec::new(),
         present: no_indexes_present(input.js),
@@ -440,14 +440,16 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
                 r
             }
         };
-        out.rj_of.push(r);
-        if let Some(g) = r
-            && j.job_index >= 0
-            && let Some(slot) = out.present[g].get_mut(j.job_index as usize)
-        {
-            *slot = true;
+        if let Some(g) = r {
+            count_job(&mut out.rj_statuses[g], j, b);
+            if j.job_index >= 0
+                && let Some(slot) = out.present[g].get_mut(j.job_index as usize)
+            {
+                *slot = true;
+            }
         }
     }
+    out.rj_statuses.sort_by(|a, b| b.name.cmp(&a.name));
     out
 }
 
@@ -464,14 +466,11 @@ fn no_indexes_present(js: &JobSet) -> Vec<Vec<bool>> {
     cap.iter().map(|c| vec![false; *c]).collect()
 }
 
-fn replicated_job_statuses(
-    input: &Input<'_>,
-    buckets: &[Bucket],
-    rj_of: &[Option<usize>],
-    old: &JobSetStatus,
-) -> Vec<ReplicatedJobStatus> {
-    let js = input.js;
-    let mut out: Vec<ReplicatedJobStatus> = js
+/// One zeroed status per replicated Job in spec order, keeping the per-index restart
+/// counts of `old` (RestartJob).
+fn empty_replicated_job_statuses(input: &Input<'_>, old: &JobSetStatus) -> Vec<ReplicatedJobStatus> {
+    input
+        .js
         .spec
         .replicated_jobs
         .iter()
@@ -488,35 +487,31 @@ fn replicated_job_statuses(
             }
             s
         })
-        .collect();
-    for ((j, b), r) in input.jobs.iter().zip(buckets).zip(rj_of) {
-        // `out` is still in spec order: the first status with the Job's name.
-        let Some(s) = r.map(|r| &mut out[r]) else {
-            continue;
-        };
-        match b {
-            Bucket::Active => {
-                let mut pods = j.parallelism;
-                if let Some(c) = j.completions {
-                    pods = pods.min(c);
-                }
-                if j.succeeded + j.ready >= pods {
-                    s.ready += 1;
-                }
-                if j.active > 0 {
-                    s.active += 1;
-                }
-                if j.suspended {
-                    s.suspended += 1;
-                }
+        .collect()
+}
+
+/// Adds one classified Job to its replicated Job's status counts.
+fn count_job(s: &mut ReplicatedJobStatus, j: &ChildJob<'_>, b: Bucket) {
+    match b {
+        Bucket::Active => {
+            let mut pods = j.parallelism;
+            if let Some(c) = j.completions {
+                pods = pods.min(c);
             }
-            Bucket::Successful => s.succeeded += 1,
-            Bucket::Failed => s.failed += 1,
-            Bucket::Previous => {}
+            if j.succeeded + j.ready >= pods {
+                s.ready += 1;
+            }
+            if j.active > 0 {
+                s.active += 1;
+            }
+            if j.suspended {
+                s.suspended += 1;
+            }
         }
+        Bucket::Successful => s.succeeded += 1,
+        Bucket::Failed => s.failed += 1,
+        Bucket::Previous => {}
     }
-    out.sort_by(|a, b| b.name.cmp(&a.name));
-    out
 }
 
 fn all_jobs_ready(js: &JobSet, status: &JobSetStatus) -> bool {
