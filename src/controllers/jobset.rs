@@ -132,6 +132,8 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         failed,
         successful,
         present,
+        any_previous,
+        any_suspended_active,
     } = classify_all(input, &status);
     let mut cur = status.replicated_jobs_status.clone();
     cur.sort_by(|a, b| b.name.cmp(&a.name));
@@ -171,9 +173,11 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R6: delete outdated Jobs.
-    for (j, b) in input.jobs.iter().zip(&buckets) {
-        if *b == Bucket::Previous && !j.deleting {
-            plan.delete_jobs.push(j.handle);
+    if any_previous {
+        for (j, b) in input.jobs.iter().zip(&buckets) {
+            if *b == Bucket::Previous && !j.deleting {
+                plan.delete_jobs.push(j.handle);
+            }
         }
     }
 
@@ -236,7 +240,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         .failure_policy
         .as_ref()
         .is_some_and(|f| f.strategy() == "BlockingRecreate")
-        && buckets.contains(&Bucket::Previous);
+        && any_previous;
     let mut in_order_stopped = false;
     // shouldCreateJob: a name present in any bucket is never created again. Owned Jobs are
     // named <jobset>-<rj>-<index> from their labels, so the (rj, index) pair identifies the name.
@@ -310,9 +314,11 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
             if in_order && replicas_started(&status, &rj.name, rj.replicas()) {
                 continue;
             }
-            for (j, b) in input.jobs.iter().zip(&buckets) {
-                if *b == Bucket::Active && j.suspended && j.rj_name == rj.name {
-                    plan.resume_jobs.push((j.handle, rj_index));
+            if any_suspended_active {
+                for (j, b) in input.jobs.iter().zip(&buckets) {
+                    if *b == Bucket::Active && j.suspended && j.rj_name == rj.name {
+                        plan.resume_jobs.push((j.handle, rj_index));
+                    }
                 }
             }
             if in_order {
@@ -408,6 +414,10 @@ struct Classified<'i, 'a> {
     successful: Vec<&'i ChildJob<'a>>,
     /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
     present: Vec<Vec<bool>>,
+    /// Some Job is in the `Previous` bucket.
+    any_previous: bool,
+    /// Some `Active` Job is suspended.
+    any_suspended_active: bool,
 }
 
 /// Classifies the child Jobs and counts them into the replicated-job statuses in one
@@ -422,6 +432,8 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
         failed: Vec::new(),
         successful: Vec::new(),
         present: no_indexes_present(input.js),
+        any_previous: false,
+        any_suspended_active: false,
     };
     let mut last: Option<(&str, Option<usize>)> = None;
     for j in &input.jobs {
@@ -429,7 +441,8 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
         match b {
             Bucket::Failed => out.failed.push(j),
             Bucket::Successful => out.successful.push(j),
-            Bucket::Previous | Bucket::Active => {}
+            Bucket::Previous => out.any_previous = true,
+            Bucket::Active => out.any_suspended_active |= j.suspended,
         }
         out.buckets.push(b);
         let r = match last {

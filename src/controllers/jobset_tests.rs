@@ -275,6 +275,28 @@ fn outdated_jobs_are_deleted_and_not_counted() {
 }
 
 #[test]
+fn suspended_active_jobs_of_a_running_jobset_are_resumed_per_replicated_job() {
+    // R14: only Active Jobs that are suspended, grouped by replicated Job in spec order.
+    let js = jobset(TWO_RJS);
+    let suspend = |mut j: ChildJob<'static>| {
+        j.suspended = true;
+        j
+    };
+    let p = reconcile(&input(
+        &js,
+        vec![
+            suspend(job(0, "js-b-0", "b", 0)),
+            job(1, "js-b-1", "b", 1),
+            suspend(job(2, "js-a-0", "a", 0)),
+            suspend(succeeded(job(3, "js-x-0", "b", 0))),
+        ],
+    ));
+    assert_eq!(p.resume_jobs, vec![(2, 0), (0, 1)]);
+    let none = reconcile(&input(&js, vec![job(0, "js-a-0", "a", 0)]));
+    assert!(none.resume_jobs.is_empty());
+}
+
+#[test]
 fn blocking_recreate_creates_nothing_while_previous_jobs_exist() {
     let mut js = jobset(&TWO_RJS.replace(
         "spec:\n  replicatedJobs:",
