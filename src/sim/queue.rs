@@ -160,7 +160,15 @@ impl<E> EventQueue<E> {
 
     #[inline]
     pub fn pop(&mut self) -> Option<Entry<E>> {
-        if !self.settle() {
+        // Fast path: the front bucket is still the smallest and non-empty.
+        if !self.earlier
+            && let Some(((t, class), b)) = self.front
+            && let Some(ev) = self.buckets[b].pop_front()
+        {
+            self.len -= 1;
+            return Some(Entry { t, class, ev });
+        }
+        if !self.settle_slow() {
             return None;
         }
         let ((t, class), b) = self.front.expect("settled");
