@@ -34,7 +34,8 @@ pub struct EventQueue<E> {
     front: Option<((Millis, u8), usize)>,
     /// The buckets of the last few distinct push keys, latest first (a cache
     /// that skips the map); a freed bucket leaves it.
-    recent: [Option<((Millis, u8), usize)>; RECENT],
+    /// Unused entries hold `NO_KEY`.
+    recent: [((Millis, u8), usize); RECENT],
     /// A push went to `keys` with a key smaller than `front`'s.
     earlier: bool,
     len: usize,
@@ -42,6 +43,8 @@ pub struct EventQueue<E> {
 
 /// How many recent push keys `EventQueue` remembers.
 const RECENT: usize = 4;
+/// The key of an unused `recent` entry; pushes never use class `u8::MAX`.
+const NO_KEY: (Millis, u8) = (Millis::MAX, u8::MAX);
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
@@ -51,7 +54,7 @@ impl<E> Default for EventQueue<E> {
             buckets: Vec::new(),
             free: Vec::new(),
             front: None,
-            recent: [None; RECENT],
+            recent: [(NO_KEY, 0); RECENT],
             earlier: false,
             len: 0,
         }
@@ -62,7 +65,8 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, t: Millis, class: u8, ev: E) {
         let key = (t, class);
         self.len += 1;
-        if let Some(b) = self.recent.iter().flatten().find(|(k, _)| *k == key).map(|(_, b)| *b) {
+        debug_assert!(class != u8::MAX, "class u8::MAX is reserved");
+        if let Some(&(_, b)) = self.recent.iter().find(|(k, _)| *k == key) {
             self.buckets[b].push_back(ev);
             return;
         }
@@ -88,7 +92,7 @@ impl<E> EventQueue<E> {
                     }
                 };
                 self.recent.copy_within(0..RECENT - 1, 1);
-                self.recent[0] = Some((key, b));
+                self.recent[0] = (key, b);
                 b
             }
         };
@@ -116,8 +120,8 @@ impl<E> EventQueue<E> {
                 Some((k, b)) if self.buckets[b].is_empty() => {
                     self.front = None;
                     for r in &mut self.recent {
-                        if r.is_some_and(|(rk, _)| rk == k) {
-                            *r = None;
+                        if r.0 == k {
+                            *r = (NO_KEY, 0);
                         }
                     }
                     // A drained wave's bucket gives its room back (thousands of buckets are reused).
