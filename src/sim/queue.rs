@@ -17,9 +17,10 @@ pub struct Entry<E> {
 /// The event queue: a bucket queue. Events with the same (time, class) share
 /// one FIFO bucket, so ties run in insertion order; the buckets are ordered by
 /// (time, class) in a map that only sees one entry per distinct instant. Most
-/// pushes land in the bucket of the previous push (a wave of Jobs or pods all
-/// due at the same instant) and skip the map; the others find their bucket
-/// through a hash index. The order is exactly that of a heap ordered by
+/// pushes land in the bucket of one of the last few pushes (a wave of Jobs or
+/// pods all due at the same instant, each notifying its watchers with a few
+/// fixed delays) and skip the map; the others find their bucket through a
+/// hash index. The order is exactly that of a heap ordered by
 /// (time, class, insertion sequence).
 pub struct EventQueue<E> {
     /// Bucket by (time, class) in order, for every bucket except `front`.
@@ -31,12 +32,19 @@ pub struct EventQueue<E> {
     free: Vec<usize>,
     /// The bucket being drained: the smallest key unless `keys` holds a smaller one.
     front: Option<((Millis, u8), usize)>,
-    /// The bucket of the last push (cache that skips the map).
-    last: Option<((Millis, u8), usize)>,
+    /// The buckets of the last few distinct push keys, latest first (a cache
+    /// that skips the map); a freed bucket leaves it.
+    /// Unused entries hold `NO_KEY`.
+    recent: [((Millis, u8), usize); RECENT],
     /// A push went to `keys` with a key smaller than `front`'s.
     earlier: bool,
     len: usize,
 }
+
+/// How many recent push keys `EventQueue` remembers.
+const RECENT: usize = 4;
+/// The key of an unused `recent` entry; pushes never use class `u8::MAX`.
+const NO_KEY: (Millis, u8) = (Millis::MAX, u8::MAX);
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
@@ -46,7 +54,7 @@ impl<E> Default for EventQueue<E> {
             buckets: Vec::new(),
             free: Vec::new(),
             front: None,
-            last: None,
+            recent: [(NO_KEY, 0); RECENT],
             earlier: false,
             len: 0,
         }
@@ -57,9 +65,13 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, t: Millis, class: u8, ev: E) {
         let key = (t, class);
         self.len += 1;
-        let b = match (self.last, self.front) {
-            (Some((k, b)), _) if k == key => b,
-            (_, Some((k, b))) if k == key => b,
+        debug_assert!(class != u8::MAX, "class u8::MAX is reserved");
+        if let Some(&(_, b)) = self.recent.iter().find(|(k, _)| *k == key) {
+            self.buckets[b].push_back(ev);
+            return;
+        }
+        let b = match self.front {
+            Some((k, b)) if k == key => b,
             _ => {
                 let b = match self.index.get(&key) {
                     Some(b) => *b,
@@ -79,7 +91,8 @@ impl<E> EventQueue<E> {
                         b
                     }
                 };
-                self.last = Some((key, b));
+                self.recent.copy_within(0..RECENT - 1, 1);
+                self.recent[0] = (key, b);
                 b
             }
         };
@@ -106,8 +119,10 @@ impl<E> EventQueue<E> {
             match self.front {
                 Some((k, b)) if self.buckets[b].is_empty() => {
                     self.front = None;
-                    if self.last.is_some_and(|(lk, _)| lk == k) {
-                        self.last = None;
+                    for r in &mut self.recent {
+                        if r.0 == k {
+                            *r = (NO_KEY, 0);
+                        }
                     }
                     // A drained wave's bucket gives its room back (thousands of buckets are reused).
                     if self.buckets[b].capacity() > 64 {
@@ -149,7 +164,15 @@ impl<E> EventQueue<E> {
 
     #[inline]
     pub fn pop(&mut self) -> Option<Entry<E>> {
-        if !self.settle() {
+        // Fast path: the front bucket is still the smallest and non-empty.
+        if !self.earlier
+            && let Some(((t, class), b)) = self.front
+            && let Some(ev) = self.buckets[b].pop_front()
+        {
+            self.len -= 1;
+            return Some(Entry { t, class, ev });
+        }
+        if !self.settle_slow() {
             return None;
         }
         let ((t, class), b) = self.front.expect("settled");
@@ -281,21 +304,31 @@ impl<V> IdMap<V> {
             self.base = key;
         }
         if key < self.base {
-            let n = usize::try_from(self.base - key).expect("an id window fits in memory");
-            self.slots.splice(0..0, std::iter::repeat_with(|| None).take(n));
-            self.start += n;
-            self.base = key;
+            self.grow_below(key);
         }
         let i = usize::try_from(key - self.base).expect("an id window fits in memory");
         if self.slots.len() == i {
             self.slots.push(None);
         } else if self.slots.len() < i {
-            self.slots.resize_with(i + 1, || None);
+            self.grow_above(i);
         }
         self.start = self.start.min(i);
         if self.slots[i].replace(v).is_none() {
             self.len += 1;
         }
+    }
+    /// Extends the window down to `key` (below `base`); out of line, as it is rare.
+    #[cold]
+    fn grow_below(&mut self, key: u64) {
+        let n = usize::try_from(self.base - key).expect("an id window fits in memory");
+        self.slots.splice(0..0, std::iter::repeat_with(|| None).take(n));
+        self.start += n;
+        self.base = key;
+    }
+    /// Extends the window up to slot `i` (past the next); out of line, as it is rare.
+    #[cold]
+    fn grow_above(&mut self, i: usize) {
+        self.slots.resize_with(i + 1, || None);
     }
     #[inline]
     pub fn remove(&mut self, key: u64) -> Option<V> {
@@ -310,11 +343,16 @@ impl<V> IdMap<V> {
             self.start += 1;
         }
         if self.start > self.slots.len() / 2 {
-            self.slots.drain(..self.start);
-            self.base += self.start as u64;
-            self.start = 0;
+            self.give_back_head();
         }
         Some(v)
+    }
+    /// Drops the empty slots before `start`; out of line, as it is rare.
+    #[cold]
+    fn give_back_head(&mut self) {
+        self.slots.drain(..self.start);
+        self.base += self.start as u64;
+        self.start = 0;
     }
     pub fn contains_key(&self, key: u64) -> bool {
         self.get(key).is_some()
@@ -412,6 +450,19 @@ mod tests {
         q.push(1, 0, "a");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| e.ev)).collect();
         assert_eq!(order, vec!["a", "b", "c", "check"]);
+    }
+
+    /// A drained bucket leaves the recent-key cache: a later push with its key gets a live bucket.
+    #[test]
+    fn freed_bucket_leaves_the_push_cache() {
+        let mut q = EventQueue::default();
+        q.push(5, 0, "a");
+        assert_eq!(q.pop().map(|e| e.ev), Some("a"));
+        q.push(7, 0, "b");
+        assert_eq!(q.peek_time(), Some(7), "the drained bucket of 5 is freed");
+        q.push(5, 0, "c");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.t, e.ev))).collect();
+        assert_eq!(order, vec![(5, "c"), (7, "b")]);
     }
 
     /// The bucket queue pops in exactly the order of a heap keyed by (time, class, insertion
