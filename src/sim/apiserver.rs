@@ -442,27 +442,24 @@ impl World {
                     })
                 })
                 .clone();
-            let (spec, tmpl, reqs) = specs
-                .entry(rj_index)
-                .or_insert_with(|| {
-                    let mut spec = rj.template.spec.clone();
-                    let mut tmpl = std::mem::take(&mut spec.template);
-                    crate::controllers::lifecycle::add_pvc_volumes(&js, &mut tmpl.spec);
-                    // Node-selector strategy: both annotations on the Job.
-                    if meta.job_annotations.contains_key(EXCLUSIVE_KEY)
-                        && meta.job_annotations.contains_key(NODE_SELECTOR_STRATEGY_KEY)
-                    {
-                        tmpl.spec.tolerations.push(crate::api::Toleration {
-                            key: NO_SCHEDULE_TAINT_KEY.into(),
-                            operator: "Exists".into(),
-                            effect: "NoSchedule".into(),
-                            ..Default::default()
-                        });
-                    }
-                    let reqs = self.requests_vector(&tmpl.spec);
-                    (Arc::new(spec), Arc::new(tmpl), Arc::new(reqs))
-                })
-                .clone();
+            let (spec, tmpl, reqs) = specs.entry(rj_index).or_insert_with(|| {
+                let mut spec = rj.template.spec.clone();
+                let mut tmpl = std::mem::take(&mut spec.template);
+                crate::controllers::lifecycle::add_pvc_volumes(&js, &mut tmpl.spec);
+                // Node-selector strategy: both annotations on the Job.
+                if meta.job_annotations.contains_key(EXCLUSIVE_KEY)
+                    && meta.job_annotations.contains_key(NODE_SELECTOR_STRATEGY_KEY)
+                {
+                    tmpl.spec.tolerations.push(crate::api::Toleration {
+                        key: NO_SCHEDULE_TAINT_KEY.into(),
+                        operator: "Exists".into(),
+                        effect: "NoSchedule".into(),
+                        ..Default::default()
+                    });
+                }
+                let reqs = self.requests_vector(&tmpl.spec);
+                (Arc::new(spec), Arc::new(tmpl), Arc::new(reqs))
+            });
             let restart_attempt = js.status.restarts;
             let job_restart_attempt = self.sc.gates.restart_job.then(|| {
                 js.status
