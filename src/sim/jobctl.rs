@@ -115,9 +115,14 @@ impl World {
         if j.finished().is_some() {
             return;
         }
-        let spec = j.spec.clone();
+        // The spec's scalars, read once (no Arc clone per sync: syncs are frequent).
+        let spec = &*j.spec;
         let indexed = spec.is_indexed();
         let replacement_failed = spec.replacement_policy_failed();
+        let per_index = spec.backoff_limit_per_index;
+        let active_deadline_seconds = spec.active_deadline_seconds;
+        let max_failed_indexes = spec.max_failed_indexes;
+        let limit = spec.backoff_limit_or_default();
         let before = StatusSnapshot::of(&j.status);
         let completions_changed = j.synced_completions != j.completions;
 
@@ -135,14 +140,13 @@ impl World {
         }
 
         // Count newly finished pods (the finalizer step, collapsed into one sync).
-        let per_index = spec.backoff_limit_per_index;
         let mut fail_job: Option<String> = None;
         let mut gone: SmallVec<[PodId; 4]> = SmallVec::new();
         for &(idx, pid) in &uncounted {
             let p = self.pods.get(pid).expect("owned pod exists");
             let outcome = match p.phase {
                 Phase::Succeeded => None,
-                Phase::Failed => Some(self.pod_failure_outcome(&spec, pid)),
+                Phase::Failed => Some(self.pod_failure_outcome(pid)),
                 // Deleted before it finished (and the replacement policy does not wait).
                 _ => Some(FailureOutcome::Count),
             };
@@ -279,13 +283,12 @@ impl World {
         // Failure criteria, in upstream order.
         let restart_on_failure = j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure");
         let completions = j.completions;
-        let limit = spec.backoff_limit_or_default();
         // backoffLimit: failed pods (all policies), or container restarts of live pods under OnFailure.
         let past_backoff = i64::from(j.status.failed) > i64::from(limit)
             || (restart_on_failure
                 && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64)));
         let past_deadline = matches!(
-            (spec.active_deadline_seconds, j.status.start_time),
+            (active_deadline_seconds, j.status.start_time),
             (Some(ads), Some(start)) if now >= start + (ads.max(0) as u64) * 1000
         );
         let failed_indexes = j.status.failed_indexes.len() as i64;
@@ -298,7 +301,7 @@ impl World {
             Some((JOB_REASON_BACKOFF_LIMIT, JOB_MSG_BACKOFF_LIMIT.into()))
         } else if past_deadline {
             Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE.into()))
-        } else if per_index.is_some() && spec.max_failed_indexes.is_some_and(|m| failed_indexes > i64::from(m)) {
+        } else if per_index.is_some() && max_failed_indexes.is_some_and(|m| failed_indexes > i64::from(m)) {
             Some((JOB_REASON_MAX_FAILED_INDEXES, JOB_MSG_MAX_FAILED_INDEXES.into()))
         } else if per_index.is_some() && failed_indexes > 0 && all_indexes_done {
             Some((JOB_REASON_FAILED_INDEXES, JOB_MSG_FAILED_INDEXES.into()))
@@ -405,7 +408,7 @@ impl World {
         }
         // A sync is scheduled exactly at startTime + activeDeadlineSeconds.
         if let (Some(ads), Some(start)) = (
-            spec.active_deadline_seconds,
+            active_deadline_seconds,
             self.jobs.get(jid).and_then(|j| j.status.start_time),
         ) {
             let deadline = start + (ads.max(0) as u64) * 1000;
@@ -662,13 +665,13 @@ pub(super) enum FailureOutcome {
 }
 
 impl World {
-    /// Evaluates `podFailurePolicy` for a Failed pod (`pod_failure_policy.go`): first matching rule wins.
-    fn pod_failure_outcome(&self, spec: &crate::api::JobSpec, pid: PodId) -> FailureOutcome {
-        let Some(pfp) = &spec.pod_failure_policy else {
-            return FailureOutcome::Count;
-        };
+    /// Evaluates its Job's `podFailurePolicy` for a Failed pod (`pod_failure_policy.go`): first matching rule wins.
+    fn pod_failure_outcome(&self, pid: PodId) -> FailureOutcome {
         let p = self.pods.get(pid).expect("exists");
         let j = self.jobs.get(p.job).expect("exists");
+        let Some(pfp) = &j.spec.pod_failure_policy else {
+            return FailureOutcome::Count;
+        };
         let container = j
             .pod_template
             .spec

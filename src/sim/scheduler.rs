@@ -279,8 +279,10 @@ impl World {
             return;
         }
         let Some(j) = self.jobs.get(p.job) else { return };
-        let spec = j.pod_template.clone();
-        let reqs = j.pod_requests.clone();
+        // Borrowed, not cloned (an Arc clone per attempt is an atomic pair): the
+        // borrows end before `bind` or preemption mutate the world.
+        let spec = &*j.pod_template;
+        let reqs = &*j.pod_requests;
         if !spec.spec.scheduling_gates.is_empty() {
             return; // SchedulingGated: never attempted while gates remain.
         }
@@ -458,7 +460,7 @@ impl World {
 
     fn bind(&mut self, pid: PodId, n: NodeId) {
         let job = self.pods.get(pid).expect("exists").job;
-        let reqs = self.jobs.get(job).expect("exists").pod_requests.clone();
+        let reqs = &self.jobs.get(job).expect("exists").pod_requests;
         let node = &mut self.nodes[n];
         for (r, v) in reqs.iter() {
             node.allocated[*r] += v;
