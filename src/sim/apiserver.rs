@@ -114,7 +114,13 @@ impl World {
 
     /// The reconcile's view of a JobSet's child Jobs (the `jobs` of its `Input`).
     pub fn child_jobs<'a>(&'a self, jso: &'a JobSetObj) -> Vec<ChildJob<'a>> {
-        let mut out = Vec::with_capacity(jso.jobs.len());
+        self.child_jobs_into(jso, Vec::new())
+    }
+
+    /// `child_jobs` into the allocation of `buf` (emptied; see `recycle_view`).
+    fn child_jobs_into<'a>(&'a self, jso: &'a JobSetObj, buf: Vec<ChildJob<'static>>) -> Vec<ChildJob<'a>> {
+        let mut out = recycle_view(buf);
+        out.reserve(jso.jobs.len());
         let views = jso
             .jobs
             .values()
@@ -144,11 +150,13 @@ impl World {
 
     /// Runs the JobSet controller for one key and applies its plan.
     pub(super) fn reconcile_jobset(&mut self, id: JobSetId) {
+        // The view's allocation (2,048 entries for llama3) is kept from one reconcile to the next.
+        let buf = std::mem::take(&mut self.child_view_buf);
         let Some(jso) = self.jobsets.get(id) else {
             self.js_queue.forget(id);
             return;
         };
-        let jobs = self.child_jobs(jso);
+        let jobs = self.child_jobs_into(jso, buf);
         let service_exists = self
             .services
             .contains_key(&(jso.js.namespace().to_string(), jso.js.subdomain().to_string()));
@@ -162,7 +170,8 @@ impl World {
             pods: self.in_place_pod_views(id),
         };
         let plan = reconcile(&input);
-        drop(input);
+        let buf = recycle_view(input.jobs);
+        self.child_view_buf = buf;
         self.apply_plan(id, plan);
     }
 
@@ -904,5 +913,46 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
             }
         }
         other => *target = other.clone(),
+    }
+}
+
+/// Empties a child-Job view and hands its allocation over to a view of another
+/// lifetime: the entries are dropped and the in-place `collect` of std's vector
+/// iterator keeps the buffer (same type, so same size and alignment). Where std
+/// would not, this is an empty new `Vec`, so it is only ever slower, never wrong.
+fn recycle_view<'b>(v: Vec<ChildJob<'_>>) -> Vec<ChildJob<'b>> {
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recycle_view;
+    use crate::controllers::jobset::ChildJob;
+
+    #[test]
+    fn recycling_a_view_keeps_its_allocation() {
+        let name = String::from("js-w-0");
+        let mut v: Vec<ChildJob<'_>> = Vec::with_capacity(64);
+        v.push(ChildJob {
+            handle: 1,
+            name: &name,
+            rj_name: "w",
+            job_index: 0,
+            restart_attempt: 0,
+            job_restart_attempt: None,
+            finish: None,
+            ready: 0,
+            succeeded: 0,
+            active: 1,
+            suspended: false,
+            parallelism: 1,
+            completions: Some(1),
+            deleting: false,
+        });
+        let ptr = v.as_ptr() as usize;
+        let kept: Vec<ChildJob<'static>> = recycle_view(v);
+        assert!(kept.is_empty());
+        assert_eq!(kept.capacity(), 64);
+        assert_eq!(kept.as_ptr() as usize, ptr, "the same buffer");
     }
 }

@@ -138,6 +138,8 @@ pub struct World {
     pub trace: TraceSink,
     /// Encoded name fields of recently traced Jobs (the fast trace path).
     job_names_enc: JobNamesCache,
+    /// The reconcile's child-Job view allocation, empty between reconciles.
+    child_view_buf: Vec<crate::controllers::jobset::ChildJob<'static>>,
     rv: u64,
     uid: u64,
     rng_names: ChaCha8Rng,
@@ -319,6 +321,7 @@ impl World {
             sched: scheduler::SchedState::default(),
             trace: TraceSink::with_hash_thread(opts.trace, opts.keep_trace, opts.hash_thread),
             job_names_enc: JobNamesCache::default(),
+            child_view_buf: Vec::new(),
             rv: 0,
             uid: 0,
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
