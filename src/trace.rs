@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 use std::io::Write;
-use std::sync::Arc;
 
 /// Event names scenarios may use in `order` and `event` expectations.
 pub const EVENT_NAMES: &[&str] = &[
@@ -85,7 +84,11 @@ pub const FILTER_KEYS: &[&str] = &[
     "clusterQueue",
 ];
 
-pub type Name = Arc<str>;
+/// A shared name (object names, label values). Reference-counted without atomics: a
+/// simulation runs on one thread (its `World` is never sent to another; `sweep` gives
+/// each run its own), and a Job or pod clones several names as it is created and drops
+/// them as it goes, thousands of times per restart.
+pub type Name = std::rc::Rc<str>;
 
 /// One trace line. Field order here is the order in the JSON.
 #[derive(Debug, Clone, Default, Serialize)]

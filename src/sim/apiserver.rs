@@ -10,9 +10,9 @@ use crate::scenario::{FaultKind, UpdateAction};
 
 /// A replicated Job's shared Job spec, pod template and pod requests.
 type TemplateParts = (
-    Arc<crate::api::JobSpec>,
-    Arc<crate::api::PodTemplateSpec>,
-    Arc<Vec<(usize, i64)>>,
+    Rc<crate::api::JobSpec>,
+    Rc<crate::api::PodTemplateSpec>,
+    Rc<Vec<(usize, i64)>>,
 );
 
 impl World {
@@ -429,8 +429,8 @@ impl World {
         let jobset_name = jso.name.clone();
         let ns_name = jso.namespace.clone();
         let rj_names = jso.rj_names.clone();
-        let key_context = Arc::new(naming::KeyContext::new(&js, &uid));
-        let mut metas: BTreeMap<usize, Arc<TemplateMeta>> = BTreeMap::new();
+        let key_context = Rc::new(naming::KeyContext::new(&js, &uid));
+        let mut metas: BTreeMap<usize, Rc<TemplateMeta>> = BTreeMap::new();
         let mut specs: BTreeMap<usize, TemplateParts> = BTreeMap::new();
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         // `naming::job_name` built without the formatter: `<jobset>-<rj>-` then the index.
@@ -443,7 +443,7 @@ impl World {
                 .or_insert_with(|| {
                     let (jl, ja) = naming::job_metadata(&js, rj_index);
                     let (pl, pa) = naming::pod_template_metadata(&js, rj_index);
-                    Arc::new(TemplateMeta {
+                    Rc::new(TemplateMeta {
                         job_labels: jl,
                         job_annotations: ja,
                         pod_labels: pl,
@@ -467,7 +467,7 @@ impl World {
                     });
                 }
                 let reqs = self.requests_vector(&tmpl.spec);
-                (Arc::new(spec), Arc::new(tmpl), Arc::new(reqs))
+                (Rc::new(spec), Rc::new(tmpl), Rc::new(reqs))
             });
             let restart_attempt = js.status.restarts;
             let job_restart_attempt = self.sc.gates.restart_job.then(|| {
@@ -603,7 +603,7 @@ impl World {
                 .any(|(k, v)| j.pod_template.spec.node_selector.get(k) != Some(v))
                 || tolerations.iter().any(|t| !j.pod_template.spec.tolerations.contains(t));
             if changed {
-                let t = Arc::make_mut(&mut j.pod_template);
+                let t = Rc::make_mut(&mut j.pod_template);
                 t.spec.node_selector.extend(node_selector);
                 for tol in tolerations {
                     if !t.spec.tolerations.contains(&tol) {

@@ -19,7 +19,7 @@ use crate::trace::TraceEvent;
 use crate::units::{Millis, format_duration};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// Every invariant: (name, where it comes from, what it says).
 pub const INVARIANTS: &[(&str, &str, &str)] = &[
@@ -356,7 +356,7 @@ struct PodMemo {
     node: Option<NodeId>,
     phase: Phase,
     /// The pod's requests, kept for orphans whose Job is already gone.
-    reqs: Option<Arc<Vec<(usize, i64)>>>,
+    reqs: Option<Rc<Vec<(usize, i64)>>>,
 }
 
 /// Failure-policy action events seen for one JobSet (§22.21).

@@ -7,6 +7,7 @@ use crate::api::Condition;
 use crate::scenario::parse_scenario;
 use crate::sim::{RunOptions, StopReason, World};
 use std::path::Path;
+use std::sync::Arc;
 
 const HEAD: &str = r#"name: t
 cluster:

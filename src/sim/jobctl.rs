@@ -115,7 +115,7 @@ impl World {
         if j.finished().is_some() {
             return;
         }
-        // The spec's scalars, read once (no Arc clone per sync: syncs are frequent).
+        // The spec's scalars, read once (no reference-count update per sync: syncs are frequent).
         let spec = &*j.spec;
         let indexed = spec.is_indexed();
         let replacement_failed = spec.replacement_policy_failed();

@@ -68,7 +68,7 @@ impl World {
         let rv = self.next_rv();
         let Some(j) = self.jobs.get_mut(jid) else { return };
         let before = (j.parallelism, j.completions);
-        let spec = Arc::make_mut(&mut j.spec);
+        let spec = Rc::make_mut(&mut j.spec);
         if parallelism.is_some() {
             spec.parallelism = parallelism;
         }

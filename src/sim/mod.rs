@@ -26,6 +26,7 @@ use queue::{EventQueue, WorkQueue};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::Arc;
 use store::*;
 

@@ -279,7 +279,7 @@ impl World {
             return;
         }
         let Some(j) = self.jobs.get(p.job) else { return };
-        // Borrowed, not cloned (an Arc clone per attempt is an atomic pair): the
+        // Borrowed, not cloned (no reference-count update per attempt): the
         // borrows end before `bind` or preemption mutate the world.
         let spec = &*j.pod_template;
         let reqs = &*j.pod_requests;

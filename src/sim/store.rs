@@ -5,7 +5,7 @@ use crate::api::{Condition, JobSet, JobSpec, Labels, PodTemplateSpec};
 use crate::trace::Name;
 use crate::units::Millis;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// A slab of objects; ids are never reused within a run (the id is a creation
 /// sequence number). Storage is a window of slots from the oldest live id to
@@ -343,9 +343,9 @@ pub struct JobStamp {
     pub restart_attempt: i32,
     pub job_restart_attempt: Option<i32>,
     /// What the JobSet keys are computed from (shared by the Jobs of one reconcile).
-    pub key_context: Arc<crate::controllers::naming::KeyContext>,
+    pub key_context: Rc<crate::controllers::naming::KeyContext>,
     /// Template metadata shared by every Job of the replicated Job.
-    pub template_meta: Arc<TemplateMeta>,
+    pub template_meta: Rc<TemplateMeta>,
     /// `jobset.sigs.k8s.io/job-key` (SHA-1 of `<namespace>/<job name>`), computed on first use.
     pub job_key: JobKey,
 }
@@ -366,21 +366,21 @@ impl JobStamp {
 /// computed the first time something reads it (only exclusive placement does) and
 /// shared by the Job and its pods.
 #[derive(Clone, Default)]
-pub struct JobKey(Arc<JobKeyCell>);
+pub struct JobKey(Rc<JobKeyCell>);
 
 #[derive(Default)]
 struct JobKeyCell {
     namespace: Name,
     job: Name,
-    key: std::sync::OnceLock<Name>,
+    key: std::cell::OnceCell<Name>,
 }
 
 impl JobKey {
     pub fn new(namespace: Name, job: Name) -> JobKey {
-        JobKey(Arc::new(JobKeyCell {
+        JobKey(Rc::new(JobKeyCell {
             namespace,
             job,
-            key: std::sync::OnceLock::new(),
+            key: std::cell::OnceCell::new(),
         }))
     }
     /// The label value (40 lowercase hex digits).
@@ -440,16 +440,16 @@ pub struct JobObj {
     pub uid_seq: u64,
     pub rv: u64,
     pub created: Millis,
-    pub spec: Arc<JobSpec>,
+    pub spec: Rc<JobSpec>,
     /// The pod template as the Job carries it (shared with the replicated Job until a resume merges changes).
-    pub pod_template: Arc<PodTemplateSpec>,
+    pub pod_template: Rc<PodTemplateSpec>,
     /// Pod subdomain set by JobSet (DNS hostnames).
     pub subdomain: Option<Name>,
     /// Extra pod-template labels/annotations merged on resume (template changes while suspended).
     pub resume_labels: Labels,
     pub resume_annotations: Labels,
     /// Effective pod requests, computed once per template.
-    pub pod_requests: Arc<Vec<(usize, i64)>>,
+    pub pod_requests: Rc<Vec<(usize, i64)>>,
     pub suspend: bool,
     pub status: JobStatus,
     pub deletion: Option<Deletion>,
@@ -535,7 +535,7 @@ pub struct PodObj {
     pub priority: i32,
     pub unschedulable_reported: bool,
     /// Resource requests (resource index, milli-units), shared with the Job's template.
-    pub requests: Arc<Vec<(usize, i64)>>,
+    pub requests: Rc<Vec<(usize, i64)>>,
     /// Set by preemption: the node this pod waits for.
     pub nominated: Option<NodeId>,
     pub restart_attempt: i32,
