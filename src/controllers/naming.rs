@@ -28,11 +28,11 @@ pub fn push_decimal(s: &mut String, n: i64) {
         }
     }
     if n < 0 {
-        at -= 1;
-        digits[at] = b'-';
+        s.push('-');
     }
-    // One copy of ASCII bytes (a `push` per digit re-checks capacity and encodes UTF-8).
-    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
 }
 
 /// Lowercase hex SHA-1 of `<namespace>/<jobName>` (`jobset.sigs.k8s.io/job-key`).
