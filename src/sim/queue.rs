@@ -30,6 +30,9 @@ pub struct EventQueue<E> {
     /// Bucket storage; `free` lists the reusable slots.
     buckets: Vec<VecDeque<E>>,
     free: Vec<usize>,
+    /// Emptied large buckets (at most `SPARE`), handed to a bucket about to grow
+    /// past `SMALL` entries, so a wave's bucket does not regrow from nothing.
+    spare: Vec<VecDeque<E>>,
     /// The bucket being drained: the smallest key unless `keys` holds a smaller one.
     front: Option<((Millis, u8), usize)>,
     /// The buckets of the last few distinct push keys, latest first (a cache
@@ -43,6 +46,10 @@ pub struct EventQueue<E> {
 
 /// How many recent push keys `EventQueue` remembers.
 const RECENT: usize = 4;
+/// A freed bucket keeps its room up to this capacity (thousands of free buckets stay small).
+const SMALL: usize = 64;
+/// How many emptied large buckets `EventQueue` keeps for reuse.
+const SPARE: usize = 4;
 /// The key of an unused `recent` entry; pushes never use class `u8::MAX`.
 const NO_KEY: (Millis, u8) = (Millis::MAX, u8::MAX);
 
@@ -53,6 +60,7 @@ impl<E> Default for EventQueue<E> {
             index: FxHashMap::default(),
             buckets: Vec::new(),
             free: Vec::new(),
+            spare: Vec::new(),
             front: None,
             recent: [(NO_KEY, 0); RECENT],
             earlier: false,
@@ -67,7 +75,7 @@ impl<E> EventQueue<E> {
         self.len += 1;
         debug_assert!(class != u8::MAX, "class u8::MAX is reserved");
         if let Some(&(_, b)) = self.recent.iter().find(|(k, _)| *k == key) {
-            self.buckets[b].push_back(ev);
+            self.push_to(b, ev);
             return;
         }
         let b = match self.front {
@@ -96,7 +104,33 @@ impl<E> EventQueue<E> {
                 b
             }
         };
-        self.buckets[b].push_back(ev);
+        self.push_to(b, ev);
+    }
+
+    /// Appends to bucket `b`; a full bucket goes the out-of-line way.
+    #[inline]
+    fn push_to(&mut self, b: usize, ev: E) {
+        let q = &mut self.buckets[b];
+        if q.len() == q.capacity() {
+            return self.push_full(b, ev);
+        }
+        q.push_back(ev);
+    }
+
+    /// Appends to a full bucket: one about to grow past `SMALL` takes a spare large
+    /// bucket (its entries move over; the small one is dropped), if one is larger.
+    #[cold]
+    #[inline(never)]
+    fn push_full(&mut self, b: usize, ev: E) {
+        let q = &mut self.buckets[b];
+        if q.capacity() >= SMALL
+            && let Some(i) = self.spare.iter().rposition(|s| s.capacity() > q.len())
+        {
+            let mut big = self.spare.swap_remove(i);
+            big.extend(q.drain(..));
+            *q = big;
+        }
+        q.push_back(ev);
     }
 
     /// Makes `front` the bucket with the smallest key; false when the queue is empty.
@@ -124,9 +158,13 @@ impl<E> EventQueue<E> {
                             *r = (NO_KEY, 0);
                         }
                     }
-                    // A drained wave's bucket gives its room back (thousands of buckets are reused).
-                    if self.buckets[b].capacity() > 64 {
-                        self.buckets[b] = VecDeque::new();
+                    // A drained wave's bucket gives its room back (thousands of buckets are
+                    // reused); a few large ones are kept as spares for the next waves.
+                    if self.buckets[b].capacity() > SMALL {
+                        let big = std::mem::take(&mut self.buckets[b]);
+                        if self.spare.len() < SPARE {
+                            self.spare.push(big);
+                        }
                     }
                     self.free.push(b);
                 }
@@ -463,6 +501,50 @@ mod tests {
         q.push(5, 0, "c");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.t, e.ev))).collect();
         assert_eq!(order, vec![(5, "c"), (7, "b")]);
+    }
+
+    /// Drained large buckets are kept (a few) and handed to the next bucket that
+    /// outgrows `SMALL`, so a later wave of the same size never regrows its bucket.
+    #[test]
+    fn large_drained_buckets_are_reused_and_bounded() {
+        let mut q = EventQueue::default();
+        let wave = 1000u64;
+        let mut caps = Vec::new();
+        for w in 0..10u64 {
+            // Several waves in flight at once: more large buckets than the pool keeps.
+            for k in 0..SPARE as u64 + 2 {
+                for i in 0..wave {
+                    q.push(w * 100 + k, 0, i);
+                }
+            }
+            caps.push(q.buckets.iter().map(|b| b.capacity()).max().unwrap());
+            for k in 0..SPARE as u64 + 2 {
+                for i in 0..wave {
+                    let e = q.pop().unwrap();
+                    assert_eq!((e.t, e.ev), (w * 100 + k, i));
+                }
+            }
+            assert!(q.is_empty());
+            assert_eq!(q.peek_time(), None);
+            assert!(q.spare.len() <= SPARE, "the pool stays bounded");
+            assert!(
+                q.buckets.iter().all(|b| b.capacity() <= SMALL),
+                "freed buckets are small"
+            );
+        }
+        assert_eq!(q.spare.len(), SPARE);
+        assert!(q.spare.iter().all(|s| s.capacity() >= wave as usize));
+        // A bucket that adopts a spare keeps its entries in order and does not grow.
+        let cap = q.spare.last().unwrap().capacity();
+        for i in 0..wave {
+            q.push(5000, 0, i);
+        }
+        let b = q.recent[0].1;
+        assert_eq!(q.buckets[b].capacity(), cap, "the spare's room is used, not regrown");
+        assert_eq!(q.spare.len(), SPARE - 1);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| e.ev)).collect();
+        assert_eq!(order, (0..wave).collect::<Vec<_>>());
+        assert!(caps.iter().all(|c| *c >= wave as usize));
     }
 
     /// The bucket queue pops in exactly the order of a heap keyed by (time, class, insertion
