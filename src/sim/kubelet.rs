@@ -265,6 +265,11 @@ impl World {
             self.release(pid);
         }
         self.scheduler_remove(pid);
+        // The pod controller's queue keeps a slot per leader it has seen: the pod is gone.
+        // (The queue is used only once an exclusive-placement pod exists, as in `podctl_watch`.)
+        if !self.sched.topo.keys.is_empty() {
+            self.pod_queue.forget(pid);
+        }
         self.emit_pod("PodDeleted", pid);
         let p = self.pods.remove(pid).expect("exists");
         // A pod the Job controller has not counted yet is counted as it goes (finalizer).

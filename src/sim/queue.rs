@@ -411,19 +411,28 @@ impl<V> IdMap<V> {
 /// Workqueue semantics of client-go: one slot per key; adding a key that is
 /// already queued keeps the earlier due time (dedup); the popped slot must
 /// match the generation handed out (lazy cancellation of superseded events).
-/// Keys are object ids; the queued set is an `IdMap` (never iterated).
+/// Keys are object ids; the queued set is an `IdMap` (never iterated). A key
+/// taken for processing keeps its slot, marked idle, until it is queued again
+/// or forgotten (its object is gone): the next add overwrites it in place.
 #[derive(Debug)]
 pub struct WorkQueue<K: Ord + Copy + Into<u64>> {
+    /// (due, generation) of queued keys; generation `IDLE` for idle slots.
     pending: IdMap<(Millis, u64)>,
+    /// How many slots of `pending` are idle.
+    idle: usize,
     epoch: u64,
     /// Consecutive reconcile errors per key (for backoff).
     pub failures: BTreeMap<K, u32>,
 }
 
+/// The generation of an idle `WorkQueue` slot (handed-out generations start at 1).
+const IDLE: u64 = 0;
+
 impl<K: Ord + Copy + Into<u64>> Default for WorkQueue<K> {
     fn default() -> Self {
         WorkQueue {
             pending: IdMap::default(),
+            idle: 0,
             epoch: 0,
             failures: BTreeMap::new(),
         }
@@ -434,22 +443,31 @@ impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Queues `key` at `due`; returns the (due, generation) of a new event to schedule, if any.
     #[inline]
     pub fn add(&mut self, key: K, due: Millis) -> Option<(Millis, u64)> {
-        let k = key.into();
-        if let Some((d, _)) = self.pending.get(k)
-            && *d <= due
-        {
+        let Some(slot) = self.pending.get_mut(key.into()) else {
+            return self.add_new(key.into(), due);
+        };
+        if slot.1 != IDLE && slot.0 <= due {
             return None;
         }
+        self.idle -= usize::from(slot.1 == IDLE);
+        self.epoch += 1;
+        *slot = (due, self.epoch);
+        Some((due, self.epoch))
+    }
+    /// `add` for a key without a slot; out of line, so `add` stays small.
+    #[inline(never)]
+    fn add_new(&mut self, k: u64, due: Millis) -> Option<(Millis, u64)> {
         self.epoch += 1;
         self.pending.insert(k, (due, self.epoch));
         Some((due, self.epoch))
     }
-    /// Takes the key if `epoch` is its current generation.
+    /// Takes the key if `epoch` is its current generation (its slot turns idle).
+    #[inline]
     pub fn take(&mut self, key: K, epoch: u64) -> bool {
-        let k = key.into();
-        match self.pending.get(k) {
-            Some((_, g)) if *g == epoch => {
-                self.pending.remove(k);
+        match self.pending.get_mut(key.into()) {
+            Some(slot) if slot.1 == epoch && epoch != IDLE => {
+                *slot = (0, IDLE);
+                self.idle += 1;
                 true
             }
             _ => false,
@@ -457,10 +475,13 @@ impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     }
     /// The key is queued and not yet processed.
     pub fn is_pending(&self, key: K) -> bool {
-        self.pending.contains_key(key.into())
+        self.pending.get(key.into()).is_some_and(|s| s.1 != IDLE)
     }
+    /// Drops the key's slot, queued or idle, and its retry counter (its object is gone).
     pub fn forget(&mut self, key: K) {
-        self.pending.remove(key.into());
+        if self.pending.remove(key.into()).is_some_and(|s| s.1 == IDLE) {
+            self.idle -= 1;
+        }
         if !self.failures.is_empty() {
             self.failures.remove(&key);
         }
@@ -468,8 +489,9 @@ impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Drops every queued key and retry counter (a controller restart); returns how many keys were queued.
     /// Generations keep counting, so events already scheduled for dropped keys are stale.
     pub fn clear(&mut self) -> usize {
-        let n = self.pending.len();
+        let n = self.pending.len() - self.idle;
         self.pending.clear();
+        self.idle = 0;
         self.failures.clear();
         n
     }
@@ -632,6 +654,38 @@ mod tests {
         assert!(!w.take(7, g1), "the superseded event is stale");
         assert!(w.take(7, g2));
         assert!(w.add(7, 200).is_some(), "after processing, the key can be queued again");
+    }
+
+    /// A taken key keeps an idle slot: it is not pending, a later add (even with a later
+    /// due time) queues it with a new generation, and forget or clear drop it.
+    #[test]
+    fn workqueue_idle_slots_are_reused_and_not_counted() {
+        let mut w = WorkQueue::default();
+        let (_, g1) = w.add(3u64, 100).unwrap();
+        let (_, g2) = w.add(4u64, 100).unwrap();
+        assert!(w.take(3, g1));
+        assert!(!w.is_pending(3) && w.is_pending(4));
+        assert_eq!((w.pending.len(), w.idle), (2, 1), "the taken key's slot stays, idle");
+        assert!(!w.take(3, g1), "an idle slot is taken once");
+        assert!(!w.take(3, IDLE), "the idle generation never matches");
+        let (t, g3) = w.add(3, 500).unwrap();
+        assert!(t == 500 && g3 > g2, "an idle key is queued again whatever its due time");
+        assert_eq!(w.idle, 0);
+        assert!(w.add(3, 600).is_none(), "and dedups as before");
+        assert!(w.take(3, g3) && w.take(4, g2));
+        assert_eq!(w.clear(), 0, "idle slots are not queued keys");
+        assert!(w.pending.is_empty() && w.idle == 0);
+        let (_, g4) = w.add(9u64, 1).unwrap();
+        w.add(10u64, 1).unwrap();
+        assert!(w.take(9, g4));
+        w.forget(9);
+        w.forget(10);
+        assert!(
+            w.pending.is_empty() && w.idle == 0,
+            "forget drops idle and queued slots"
+        );
+        w.add(11u64, 1).unwrap();
+        assert_eq!(w.clear(), 1);
     }
 
     /// The id window behaves as a map under random inserts and removes around a moving range.
