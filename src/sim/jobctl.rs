@@ -589,7 +589,7 @@ impl World {
         // Only Indexed pods carry the completion-index annotation the webhook reads.
         let completion_index = if indexed { index } else { -1 };
         let placement = match self.pod_webhook(jid, completion_index, priority) {
-            Ok(p) => p.map(Box::new),
+            Ok(p) => p.map(|pl| self.sched.box_placement(pl)),
             Err(e) => {
                 let j = self.jobs.get(jid).expect("exists");
                 let mut ev = self.job_event("Event", jid);
