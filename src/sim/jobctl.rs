@@ -200,11 +200,12 @@ impl World {
             }
         }
         // Elastic Indexed Jobs: indexes beyond a lowered `completions` are dropped.
-        self.drop_out_of_range_indexes(jid);
-        if let Some(j) = self.jobs.get_mut(jid) {
-            j.synced_completions = j.completions;
-        }
+        // (Nothing above changes `completions`: with it as synced, there is nothing to do.)
         if completions_changed {
+            self.drop_out_of_range_indexes(jid);
+            if let Some(j) = self.jobs.get_mut(jid) {
+                j.synced_completions = j.completions;
+            }
             // Dropping indexes may have deleted live pods: take the census again.
             let j = self.jobs.get(jid).expect("exists");
             census = LiveCensus::default();
@@ -248,7 +249,8 @@ impl World {
             self.finish_job_sync(jid, before);
             return;
         }
-        if j.has_condition(JOB_SUSPENDED) {
+        // Looked up again only after the resume event (emitting needs the world).
+        let j = if j.has_condition(JOB_SUSPENDED) {
             set_job_condition(
                 j,
                 cond(JOB_SUSPENDED, JOB_REASON_RESUMED, JOB_MSG_RESUMED, now, "False"),
@@ -256,8 +258,10 @@ impl World {
             j.status.start_time = Some(now);
             let ev = self.job_event("JobResumed", jid);
             self.emit(ev);
-        }
-        let j = self.jobs.get_mut(jid).expect("exists");
+            self.jobs.get_mut(jid).expect("exists")
+        } else {
+            j
+        };
         if j.status.start_time.is_none() {
             j.status.start_time = Some(now);
         }
@@ -407,10 +411,9 @@ impl World {
             }
         }
         // A sync is scheduled exactly at startTime + activeDeadlineSeconds.
-        if let (Some(ads), Some(start)) = (
-            active_deadline_seconds,
-            self.jobs.get(jid).and_then(|j| j.status.start_time),
-        ) {
+        if let Some(ads) = active_deadline_seconds
+            && let Some(start) = self.jobs.get(jid).and_then(|j| j.status.start_time)
+        {
             let deadline = start + (ads.max(0) as u64) * 1000;
             if deadline > now {
                 self.enqueue_job(jid, deadline - now);
@@ -420,6 +423,12 @@ impl World {
         j.status.active = active.len() as i32;
         j.status.ready = ready;
         j.status.terminating = terminating;
+        if to_create.is_empty() {
+            // Nothing to create (most syncs): no create failed.
+            j.create_failures = 0;
+            self.finish_job_sync(jid, before);
+            return;
+        }
         // Slow start: batches of 1, 2, 4, …; a failed create ends the sync with an
         // error, retried with the API error backoff (1 s doubling to 60 s).
         let mut failed = false;
