@@ -424,9 +424,12 @@ impl World {
         j.status.ready = ready;
         j.status.terminating = terminating;
         if to_create.is_empty() {
-            // Nothing to create (most syncs): no create failed.
+            // Nothing to create (most syncs): no create failed; the status is written
+            // with the borrow at hand (as `finish_job_sync` does).
             j.create_failures = 0;
-            self.finish_job_sync(jid, before);
+            if let Some(o) = write_status(&mut self.rv, j, &before) {
+                self.notify_jobset(o);
+            }
             return;
         }
         // Slow start: batches of 1, 2, 4, …; a failed create ends the sync with an
@@ -459,13 +462,8 @@ impl World {
     /// Writes the status if it changed (watch fan-out to the owner JobSet).
     fn finish_job_sync(&mut self, jid: JobId, before: StatusSnapshot) {
         let Some(j) = self.jobs.get_mut(jid) else { return };
-        if before.differs(&j.status) {
-            self.rv += 1;
-            j.rv = self.rv;
-            let owner = j.stamp.as_ref().map(|s| s.jobset);
-            if let Some(o) = owner {
-                self.notify_jobset(o);
-            }
+        if let Some(o) = write_status(&mut self.rv, j, &before) {
+            self.notify_jobset(o);
         }
     }
 
@@ -652,6 +650,17 @@ impl World {
         self.scheduler_add(pid);
         true
     }
+}
+
+/// Bumps the Job's resourceVersion if its status differs from `before`; returns the
+/// owner JobSet to notify, if it has one.
+fn write_status(rv: &mut u64, j: &mut JobObj, before: &StatusSnapshot) -> Option<JobSetId> {
+    if !before.differs(&j.status) {
+        return None;
+    }
+    *rv += 1;
+    j.rv = *rv;
+    j.stamp.as_ref().map(|s| s.jobset)
 }
 
 /// Sets or replaces a Job condition by type (conditions are never removed).
