@@ -200,11 +200,12 @@ impl World {
             }
         }
         // Elastic Indexed Jobs: indexes beyond a lowered `completions` are dropped.
-        self.drop_out_of_range_indexes(jid);
-        if let Some(j) = self.jobs.get_mut(jid) {
-            j.synced_completions = j.completions;
-        }
+        // (Nothing above changes `completions`: with it as synced, there is nothing to do.)
         if completions_changed {
+            self.drop_out_of_range_indexes(jid);
+            if let Some(j) = self.jobs.get_mut(jid) {
+                j.synced_completions = j.completions;
+            }
             // Dropping indexes may have deleted live pods: take the census again.
             let j = self.jobs.get(jid).expect("exists");
             census = LiveCensus::default();
@@ -248,7 +249,8 @@ impl World {
             self.finish_job_sync(jid, before);
             return;
         }
-        if j.has_condition(JOB_SUSPENDED) {
+        // Looked up again only after the resume event (emitting needs the world).
+        let j = if j.has_condition(JOB_SUSPENDED) {
             set_job_condition(
                 j,
                 cond(JOB_SUSPENDED, JOB_REASON_RESUMED, JOB_MSG_RESUMED, now, "False"),
@@ -256,8 +258,10 @@ impl World {
             j.status.start_time = Some(now);
             let ev = self.job_event("JobResumed", jid);
             self.emit(ev);
-        }
-        let j = self.jobs.get_mut(jid).expect("exists");
+            self.jobs.get_mut(jid).expect("exists")
+        } else {
+            j
+        };
         if j.status.start_time.is_none() {
             j.status.start_time = Some(now);
         }
@@ -407,10 +411,9 @@ impl World {
             }
         }
         // A sync is scheduled exactly at startTime + activeDeadlineSeconds.
-        if let (Some(ads), Some(start)) = (
-            active_deadline_seconds,
-            self.jobs.get(jid).and_then(|j| j.status.start_time),
-        ) {
+        if let Some(ads) = active_deadline_seconds
+            && let Some(start) = self.jobs.get(jid).and_then(|j| j.status.start_time)
+        {
             let deadline = start + (ads.max(0) as u64) * 1000;
             if deadline > now {
                 self.enqueue_job(jid, deadline - now);
@@ -420,6 +423,15 @@ impl World {
         j.status.active = active.len() as i32;
         j.status.ready = ready;
         j.status.terminating = terminating;
+        if to_create.is_empty() {
+            // Nothing to create (most syncs): no create failed; the status is written
+            // with the borrow at hand (as `finish_job_sync` does).
+            j.create_failures = 0;
+            if let Some(o) = write_status(&mut self.rv, j, &before) {
+                self.notify_jobset(o);
+            }
+            return;
+        }
         // Slow start: batches of 1, 2, 4, …; a failed create ends the sync with an
         // error, retried with the API error backoff (1 s doubling to 60 s).
         let mut failed = false;
@@ -450,13 +462,8 @@ impl World {
     /// Writes the status if it changed (watch fan-out to the owner JobSet).
     fn finish_job_sync(&mut self, jid: JobId, before: StatusSnapshot) {
         let Some(j) = self.jobs.get_mut(jid) else { return };
-        if before.differs(&j.status) {
-            self.rv += 1;
-            j.rv = self.rv;
-            let owner = j.stamp.as_ref().map(|s| s.jobset);
-            if let Some(o) = owner {
-                self.notify_jobset(o);
-            }
+        if let Some(o) = write_status(&mut self.rv, j, &before) {
+            self.notify_jobset(o);
         }
     }
 
@@ -589,7 +596,7 @@ impl World {
         // Only Indexed pods carry the completion-index annotation the webhook reads.
         let completion_index = if indexed { index } else { -1 };
         let placement = match self.pod_webhook(jid, completion_index, priority) {
-            Ok(p) => p.map(Box::new),
+            Ok(p) => p.map(|pl| self.sched.box_placement(pl)),
             Err(e) => {
                 let j = self.jobs.get(jid).expect("exists");
                 let mut ev = self.job_event("Event", jid);
@@ -643,6 +650,17 @@ impl World {
         self.scheduler_add(pid);
         true
     }
+}
+
+/// Bumps the Job's resourceVersion if its status differs from `before`; returns the
+/// owner JobSet to notify, if it has one.
+fn write_status(rv: &mut u64, j: &mut JobObj, before: &StatusSnapshot) -> Option<JobSetId> {
+    if !before.differs(&j.status) {
+        return None;
+    }
+    *rv += 1;
+    j.rv = *rv;
+    j.stamp.as_ref().map(|s| s.jobset)
 }
 
 /// Sets or replaces a Job condition by type (conditions are never removed).

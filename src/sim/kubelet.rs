@@ -20,9 +20,8 @@ impl World {
         if self.is_training_pod(pid) {
             return (None, 0); // runs until the training work is done
         }
-        let sc = self.sc.clone();
         let p = self.pods.get(pid).expect("exists");
-        for r in &sc.workload {
+        for r in &self.sc.workload {
             if self.pod_matches(p, &r.matcher) {
                 return (r.run_for, r.exit_code);
             }
@@ -187,14 +186,13 @@ impl World {
         let p = self.pods.get(pid).expect("exists");
         let Some(n) = p.node else { return };
         // The pod carries its own requests: an orphan (its Job deleted in the
-        // background) still gives its room back.
-        let reqs = p.requests.clone();
+        // background) still gives its room back. (Borrowed, not cloned: no Arc count pair.)
         let node = &mut self.nodes[n];
         if node.pods.remove(&pid) {
-            for (r, v) in reqs.iter() {
+            for (r, v) in p.requests.iter() {
                 node.allocated[*r] -= v;
             }
-            if let Some(pl) = self.pods.get(pid).and_then(|p| p.placement.as_deref()) {
+            if let Some(pl) = p.placement.as_deref() {
                 self.sched.topo.pod_moved(pl, n, -1);
             }
             self.sched.node_changed(n, &self.nodes[n]);
@@ -265,8 +263,16 @@ impl World {
             self.release(pid);
         }
         self.scheduler_remove(pid);
+        // The pod controller's queue keeps a slot per leader it has seen: the pod is gone.
+        // (The queue is used only once an exclusive-placement pod exists, as in `podctl_watch`.)
+        if !self.sched.topo.keys.is_empty() {
+            self.pod_queue.forget(pid);
+        }
         self.emit_pod("PodDeleted", pid);
-        let p = self.pods.remove(pid).expect("exists");
+        let mut p = self.pods.remove(pid).expect("exists");
+        if let Some(pl) = p.placement.take() {
+            self.sched.recycle_placement(pl);
+        }
         // A pod the Job controller has not counted yet is counted as it goes (finalizer).
         if let Some(j) = self.jobs.get_mut(p.job) {
             j.pods.remove(&(p.index, pid));
@@ -399,14 +405,14 @@ impl World {
             if p.deletion.is_some() {
                 continue;
             }
-            let tolerations = self
-                .jobs
-                .get(job)
-                .map(|j| j.pod_template.spec.tolerations.clone())
-                .unwrap_or_default();
-            let tol = tolerations
-                .iter()
-                .find(|t| t.tolerates("node.kubernetes.io/unreachable", "", "NoExecute"));
+            // Borrowed from the Job's template (no clone of its tolerations per pod).
+            let tol = self.jobs.get(job).and_then(|j| {
+                j.pod_template
+                    .spec
+                    .tolerations
+                    .iter()
+                    .find(|t| t.tolerates("node.kubernetes.io/unreachable", "", "NoExecute"))
+            });
             let wait = match tol {
                 Some(t) => t.toleration_seconds.map(|s| (s.max(0) as u64) * 1000),
                 None => Some(self.sc.timing.eviction_toleration),

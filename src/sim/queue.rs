@@ -30,6 +30,9 @@ pub struct EventQueue<E> {
     /// Bucket storage; `free` lists the reusable slots.
     buckets: Vec<VecDeque<E>>,
     free: Vec<usize>,
+    /// Emptied large buckets (at most `SPARE`), handed to a bucket about to grow
+    /// past `SMALL` entries, so a wave's bucket does not regrow from nothing.
+    spare: Vec<VecDeque<E>>,
     /// The bucket being drained: the smallest key unless `keys` holds a smaller one.
     front: Option<((Millis, u8), usize)>,
     /// The buckets of the last few distinct push keys, latest first (a cache
@@ -43,6 +46,10 @@ pub struct EventQueue<E> {
 
 /// How many recent push keys `EventQueue` remembers.
 const RECENT: usize = 4;
+/// A freed bucket keeps its room up to this capacity (thousands of free buckets stay small).
+const SMALL: usize = 64;
+/// How many emptied large buckets `EventQueue` keeps for reuse.
+const SPARE: usize = 4;
 /// The key of an unused `recent` entry; pushes never use class `u8::MAX`.
 const NO_KEY: (Millis, u8) = (Millis::MAX, u8::MAX);
 
@@ -53,6 +60,7 @@ impl<E> Default for EventQueue<E> {
             index: FxHashMap::default(),
             buckets: Vec::new(),
             free: Vec::new(),
+            spare: Vec::new(),
             front: None,
             recent: [(NO_KEY, 0); RECENT],
             earlier: false,
@@ -67,7 +75,7 @@ impl<E> EventQueue<E> {
         self.len += 1;
         debug_assert!(class != u8::MAX, "class u8::MAX is reserved");
         if let Some(&(_, b)) = self.recent.iter().find(|(k, _)| *k == key) {
-            self.buckets[b].push_back(ev);
+            self.push_to(b, ev);
             return;
         }
         let b = match self.front {
@@ -96,7 +104,33 @@ impl<E> EventQueue<E> {
                 b
             }
         };
-        self.buckets[b].push_back(ev);
+        self.push_to(b, ev);
+    }
+
+    /// Appends to bucket `b`; a full bucket goes the out-of-line way.
+    #[inline]
+    fn push_to(&mut self, b: usize, ev: E) {
+        let q = &mut self.buckets[b];
+        if q.len() == q.capacity() {
+            return self.push_full(b, ev);
+        }
+        q.push_back(ev);
+    }
+
+    /// Appends to a full bucket: one about to grow past `SMALL` takes a spare large
+    /// bucket (its entries move over; the small one is dropped), if one is larger.
+    #[cold]
+    #[inline(never)]
+    fn push_full(&mut self, b: usize, ev: E) {
+        let q = &mut self.buckets[b];
+        if q.capacity() >= SMALL
+            && let Some(i) = self.spare.iter().rposition(|s| s.capacity() > q.len())
+        {
+            let mut big = self.spare.swap_remove(i);
+            big.extend(q.drain(..));
+            *q = big;
+        }
+        q.push_back(ev);
     }
 
     /// Makes `front` the bucket with the smallest key; false when the queue is empty.
@@ -124,9 +158,13 @@ impl<E> EventQueue<E> {
                             *r = (NO_KEY, 0);
                         }
                     }
-                    // A drained wave's bucket gives its room back (thousands of buckets are reused).
-                    if self.buckets[b].capacity() > 64 {
-                        self.buckets[b] = VecDeque::new();
+                    // A drained wave's bucket gives its room back (thousands of buckets are
+                    // reused); a few large ones are kept as spares for the next waves.
+                    if self.buckets[b].capacity() > SMALL {
+                        let big = std::mem::take(&mut self.buckets[b]);
+                        if self.spare.len() < SPARE {
+                            self.spare.push(big);
+                        }
                     }
                     self.free.push(b);
                 }
@@ -264,7 +302,9 @@ impl<T: Ord> RunQueue<T> {
 pub struct IdMap<V> {
     /// Slot `i` holds key `base + i`. The window is `slots[start..]`: its first
     /// and last slots are occupied; the slots before `start` are empty, given
-    /// back in one go once they are the larger part.
+    /// back in one go once they are three quarters of the vector (moving the
+    /// window costs a third of a slot per slot freed; the vector stays within
+    /// four times the window).
     slots: Vec<Option<V>>,
     start: usize,
     base: u64,
@@ -342,7 +382,7 @@ impl<V> IdMap<V> {
         while self.slots.get(self.start).is_some_and(|s| s.is_none()) {
             self.start += 1;
         }
-        if self.start > self.slots.len() / 2 {
+        if self.start > 3 * (self.slots.len() - self.start) {
             self.give_back_head();
         }
         Some(v)
@@ -373,19 +413,28 @@ impl<V> IdMap<V> {
 /// Workqueue semantics of client-go: one slot per key; adding a key that is
 /// already queued keeps the earlier due time (dedup); the popped slot must
 /// match the generation handed out (lazy cancellation of superseded events).
-/// Keys are object ids; the queued set is an `IdMap` (never iterated).
+/// Keys are object ids; the queued set is an `IdMap` (never iterated). A key
+/// taken for processing keeps its slot, marked idle, until it is queued again
+/// or forgotten (its object is gone): the next add overwrites it in place.
 #[derive(Debug)]
 pub struct WorkQueue<K: Ord + Copy + Into<u64>> {
+    /// (due, generation) of queued keys; generation `IDLE` for idle slots.
     pending: IdMap<(Millis, u64)>,
+    /// How many slots of `pending` are idle.
+    idle: usize,
     epoch: u64,
     /// Consecutive reconcile errors per key (for backoff).
     pub failures: BTreeMap<K, u32>,
 }
 
+/// The generation of an idle `WorkQueue` slot (handed-out generations start at 1).
+const IDLE: u64 = 0;
+
 impl<K: Ord + Copy + Into<u64>> Default for WorkQueue<K> {
     fn default() -> Self {
         WorkQueue {
             pending: IdMap::default(),
+            idle: 0,
             epoch: 0,
             failures: BTreeMap::new(),
         }
@@ -396,22 +445,31 @@ impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Queues `key` at `due`; returns the (due, generation) of a new event to schedule, if any.
     #[inline]
     pub fn add(&mut self, key: K, due: Millis) -> Option<(Millis, u64)> {
-        let k = key.into();
-        if let Some((d, _)) = self.pending.get(k)
-            && *d <= due
-        {
+        let Some(slot) = self.pending.get_mut(key.into()) else {
+            return self.add_new(key.into(), due);
+        };
+        if slot.1 != IDLE && slot.0 <= due {
             return None;
         }
+        self.idle -= usize::from(slot.1 == IDLE);
+        self.epoch += 1;
+        *slot = (due, self.epoch);
+        Some((due, self.epoch))
+    }
+    /// `add` for a key without a slot; out of line, so `add` stays small.
+    #[inline(never)]
+    fn add_new(&mut self, k: u64, due: Millis) -> Option<(Millis, u64)> {
         self.epoch += 1;
         self.pending.insert(k, (due, self.epoch));
         Some((due, self.epoch))
     }
-    /// Takes the key if `epoch` is its current generation.
+    /// Takes the key if `epoch` is its current generation (its slot turns idle).
+    #[inline]
     pub fn take(&mut self, key: K, epoch: u64) -> bool {
-        let k = key.into();
-        match self.pending.get(k) {
-            Some((_, g)) if *g == epoch => {
-                self.pending.remove(k);
+        match self.pending.get_mut(key.into()) {
+            Some(slot) if slot.1 == epoch && epoch != IDLE => {
+                *slot = (0, IDLE);
+                self.idle += 1;
                 true
             }
             _ => false,
@@ -419,10 +477,13 @@ impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     }
     /// The key is queued and not yet processed.
     pub fn is_pending(&self, key: K) -> bool {
-        self.pending.contains_key(key.into())
+        self.pending.get(key.into()).is_some_and(|s| s.1 != IDLE)
     }
+    /// Drops the key's slot, queued or idle, and its retry counter (its object is gone).
     pub fn forget(&mut self, key: K) {
-        self.pending.remove(key.into());
+        if self.pending.remove(key.into()).is_some_and(|s| s.1 == IDLE) {
+            self.idle -= 1;
+        }
         if !self.failures.is_empty() {
             self.failures.remove(&key);
         }
@@ -430,8 +491,9 @@ impl<K: Ord + Copy + Into<u64>> WorkQueue<K> {
     /// Drops every queued key and retry counter (a controller restart); returns how many keys were queued.
     /// Generations keep counting, so events already scheduled for dropped keys are stale.
     pub fn clear(&mut self) -> usize {
-        let n = self.pending.len();
+        let n = self.pending.len() - self.idle;
         self.pending.clear();
+        self.idle = 0;
         self.failures.clear();
         n
     }
@@ -463,6 +525,50 @@ mod tests {
         q.push(5, 0, "c");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.t, e.ev))).collect();
         assert_eq!(order, vec![(5, "c"), (7, "b")]);
+    }
+
+    /// Drained large buckets are kept (a few) and handed to the next bucket that
+    /// outgrows `SMALL`, so a later wave of the same size never regrows its bucket.
+    #[test]
+    fn large_drained_buckets_are_reused_and_bounded() {
+        let mut q = EventQueue::default();
+        let wave = 1000u64;
+        let mut caps = Vec::new();
+        for w in 0..10u64 {
+            // Several waves in flight at once: more large buckets than the pool keeps.
+            for k in 0..SPARE as u64 + 2 {
+                for i in 0..wave {
+                    q.push(w * 100 + k, 0, i);
+                }
+            }
+            caps.push(q.buckets.iter().map(|b| b.capacity()).max().unwrap());
+            for k in 0..SPARE as u64 + 2 {
+                for i in 0..wave {
+                    let e = q.pop().unwrap();
+                    assert_eq!((e.t, e.ev), (w * 100 + k, i));
+                }
+            }
+            assert!(q.is_empty());
+            assert_eq!(q.peek_time(), None);
+            assert!(q.spare.len() <= SPARE, "the pool stays bounded");
+            assert!(
+                q.buckets.iter().all(|b| b.capacity() <= SMALL),
+                "freed buckets are small"
+            );
+        }
+        assert_eq!(q.spare.len(), SPARE);
+        assert!(q.spare.iter().all(|s| s.capacity() >= wave as usize));
+        // A bucket that adopts a spare keeps its entries in order and does not grow.
+        let cap = q.spare.last().unwrap().capacity();
+        for i in 0..wave {
+            q.push(5000, 0, i);
+        }
+        let b = q.recent[0].1;
+        assert_eq!(q.buckets[b].capacity(), cap, "the spare's room is used, not regrown");
+        assert_eq!(q.spare.len(), SPARE - 1);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| e.ev)).collect();
+        assert_eq!(order, (0..wave).collect::<Vec<_>>());
+        assert!(caps.iter().all(|c| *c >= wave as usize));
     }
 
     /// The bucket queue pops in exactly the order of a heap keyed by (time, class, insertion
@@ -552,6 +658,63 @@ mod tests {
         assert!(w.add(7, 200).is_some(), "after processing, the key can be queued again");
     }
 
+    /// A taken key keeps an idle slot: it is not pending, a later add (even with a later
+    /// due time) queues it with a new generation, and forget or clear drop it.
+    #[test]
+    fn workqueue_idle_slots_are_reused_and_not_counted() {
+        let mut w = WorkQueue::default();
+        let (_, g1) = w.add(3u64, 100).unwrap();
+        let (_, g2) = w.add(4u64, 100).unwrap();
+        assert!(w.take(3, g1));
+        assert!(!w.is_pending(3) && w.is_pending(4));
+        assert_eq!((w.pending.len(), w.idle), (2, 1), "the taken key's slot stays, idle");
+        assert!(!w.take(3, g1), "an idle slot is taken once");
+        assert!(!w.take(3, IDLE), "the idle generation never matches");
+        let (t, g3) = w.add(3, 500).unwrap();
+        assert!(t == 500 && g3 > g2, "an idle key is queued again whatever its due time");
+        assert_eq!(w.idle, 0);
+        assert!(w.add(3, 600).is_none(), "and dedups as before");
+        assert!(w.take(3, g3) && w.take(4, g2));
+        assert_eq!(w.clear(), 0, "idle slots are not queued keys");
+        assert!(w.pending.is_empty() && w.idle == 0);
+        let (_, g4) = w.add(9u64, 1).unwrap();
+        w.add(10u64, 1).unwrap();
+        assert!(w.take(9, g4));
+        w.forget(9);
+        w.forget(10);
+        assert!(
+            w.pending.is_empty() && w.idle == 0,
+            "forget drops idle and queued slots"
+        );
+        w.add(11u64, 1).unwrap();
+        assert_eq!(w.clear(), 1);
+    }
+
+    /// A window of live keys sliding over many ids keeps the vector within four times
+    /// its width (and then some slack): it does not grow with the ids seen.
+    #[test]
+    fn id_map_sliding_window_stays_bounded() {
+        let mut m = IdMap::default();
+        let width = 100u64;
+        for k in 0..100_000u64 {
+            m.insert(k, k);
+            if k >= width {
+                assert_eq!(m.remove(k - width), Some(k - width));
+            }
+            assert!(m.start <= 3 * width as usize, "the head is given back at {k}");
+            assert!(
+                m.slots.capacity() <= 8 * width as usize,
+                "capacity {} at {k}",
+                m.slots.capacity()
+            );
+            assert_eq!(m.slots.len() - m.start, (k.min(width - 1) + 1) as usize);
+        }
+        for k in 100_000 - width..100_000 {
+            assert_eq!(m.get(k), Some(&k));
+        }
+        assert_eq!((m.get(100_000 - width - 1), m.len()), (None, width as usize));
+    }
+
     /// The id window behaves as a map under random inserts and removes around a moving range.
     #[test]
     fn id_map_matches_a_btree_map() {
@@ -577,7 +740,10 @@ mod tests {
             hi - lo + 1,
             "the window spans the smallest to the largest key"
         );
-        assert!(m.start <= m.slots.len() / 2, "the emptied head is given back");
+        assert!(
+            m.start <= 3 * (m.slots.len() - m.start),
+            "the emptied head is given back"
+        );
         m.clear();
         assert!(m.is_empty() && m.get(3).is_none());
         // Emptied by removes, then refilled below and above the old window.

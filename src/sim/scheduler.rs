@@ -33,7 +33,16 @@ pub struct SchedState {
     pub(super) node_key: Vec<Option<u64>>,
     /// Inter-pod affinity index by topology key (`placement.rs`).
     pub(super) topo: super::placement::TopoIndex,
+    /// Placement boxes of removed pods (at most `SPARE_PLACEMENTS`), reused by new pods
+    /// so a wave of pod creations does not allocate one each. Their old contents are
+    /// dropped when a new pod's placement overwrites them.
+    // The boxes are what is reused (a pod holds its placement boxed), hence the Vec of boxes.
+    #[allow(clippy::vec_box)]
+    spare_placements: Vec<Box<super::placement::PodPlacement>>,
 }
+
+/// How many placement boxes of removed pods `SchedState` keeps for reuse.
+const SPARE_PLACEMENTS: usize = 4096;
 
 impl SchedState {
     pub fn init(&mut self, nodes: &[NodeObj], pools: usize) {
@@ -46,6 +55,24 @@ impl SchedState {
         self.node_key = vec![None; nodes.len()];
         for (i, n) in nodes.iter().enumerate() {
             self.node_changed(i, n);
+        }
+    }
+
+    /// A boxed placement for a new pod, in a removed pod's box when one is kept.
+    pub(super) fn box_placement(&mut self, pl: super::placement::PodPlacement) -> Box<super::placement::PodPlacement> {
+        match self.spare_placements.pop() {
+            Some(mut b) => {
+                *b = pl;
+                b
+            }
+            None => Box::new(pl),
+        }
+    }
+
+    /// Keeps a removed pod's placement box for reuse (up to `SPARE_PLACEMENTS`; else it is freed).
+    pub(super) fn recycle_placement(&mut self, b: Box<super::placement::PodPlacement>) {
+        if self.spare_placements.len() < SPARE_PLACEMENTS {
+            self.spare_placements.push(b);
         }
     }
 
@@ -531,6 +558,32 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A removed pod's placement box is handed to the next pod (same allocation, new
+    /// contents), and no more than `SPARE_PLACEMENTS` boxes are kept.
+    #[test]
+    fn placement_boxes_are_reused_and_bounded() {
+        use super::super::placement::PodPlacement;
+        let mut s = SchedState::default();
+        let b = s.box_placement(PodPlacement {
+            priority_label: Some(1),
+            ..Default::default()
+        });
+        let addr: *const PodPlacement = &*b;
+        s.recycle_placement(b);
+        let b = s.box_placement(PodPlacement {
+            priority_label: Some(2),
+            leader_terms: true,
+            ..Default::default()
+        });
+        assert!(std::ptr::eq(&*b, addr), "the kept box is reused");
+        assert_eq!((b.priority_label, b.leader_terms), (Some(2), true));
+        assert!(s.spare_placements.is_empty());
+        for _ in 0..SPARE_PLACEMENTS + 10 {
+            s.recycle_placement(Box::default());
+        }
+        assert_eq!(s.spare_placements.len(), SPARE_PLACEMENTS, "the pool is bounded");
+    }
 
     /// The bucketed pool index iterates exactly like a set of (score, node id) pairs
     /// under random moves of nodes between scores and in and out of the index.
