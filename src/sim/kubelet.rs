@@ -186,7 +186,7 @@ impl World {
         let p = self.pods.get(pid).expect("exists");
         let Some(n) = p.node else { return };
         // The pod carries its own requests: an orphan (its Job deleted in the
-        // background) still gives its room back. (Borrowed, not cloned: no Arc count pair.)
+        // background) still gives its room back (its requests borrowed, not cloned).
         let node = &mut self.nodes[n];
         if node.pods.remove(&pid) {
             for (r, v) in p.requests.iter() {
