@@ -531,7 +531,7 @@ impl World {
                 status: JobStatus::default(),
                 deletion: None,
                 stamp: Some(stamp),
-                pods: BTreeSet::new(),
+                pods: JobPods::default(),
                 failures_since_success: 0,
                 last_failure_at: 0,
                 parallelism,

@@ -455,7 +455,7 @@ pub struct JobObj {
     pub deletion: Option<Deletion>,
     pub stamp: Option<JobStamp>,
     /// Owned pods by (completion index, pod id).
-    pub pods: BTreeSet<(i32, PodId)>,
+    pub pods: JobPods,
     /// Job-controller memory: failures since last success and the last failure time.
     pub failures_since_success: u32,
     pub last_failure_at: Millis,
@@ -469,6 +469,71 @@ pub struct JobObj {
     pub index_failures: BTreeMap<i32, (u32, u32, Millis)>,
     /// Consecutive syncs whose pod creations failed (API error backoff 1 s doubling to 60 s).
     pub create_failures: u32,
+}
+
+/// A Job's pods as (completion index, pod id), in that order (as a `BTreeSet` of the
+/// pairs would hold them): a sorted small vector inside the Job object, since most Jobs
+/// have one pod or a handful, and pods are mostly added in order. A sync reads it
+/// without following a pointer, and a Job with a pod or two allocates nothing for it.
+#[derive(Debug, Default, Clone)]
+pub struct JobPods(smallvec::SmallVec<[(i32, PodId); 2]>);
+
+impl JobPods {
+    /// Adds the pair; false if it was there.
+    pub fn insert(&mut self, pod: (i32, PodId)) -> bool {
+        match self.0.binary_search(&pod) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, pod);
+                true
+            }
+        }
+    }
+    /// Removes the pair; false if it was not there.
+    pub fn remove(&mut self, pod: &(i32, PodId)) -> bool {
+        match self.0.binary_search(pod) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, (i32, PodId)> {
+        self.0.iter()
+    }
+    /// The pairs within `range`, in order.
+    pub fn range(&self, range: impl std::ops::RangeBounds<(i32, PodId)>) -> std::slice::Iter<'_, (i32, PodId)> {
+        use std::ops::Bound::*;
+        let lo = match range.start_bound() {
+            Included(b) => self.0.partition_point(|x| x < b),
+            Excluded(b) => self.0.partition_point(|x| x <= b),
+            Unbounded => 0,
+        };
+        let hi = match range.end_bound() {
+            Included(b) => self.0.partition_point(|x| x <= b),
+            Excluded(b) => self.0.partition_point(|x| x < b),
+            Unbounded => self.0.len(),
+        };
+        self.0[lo..hi.max(lo)].iter()
+    }
+    pub fn last(&self) -> Option<&(i32, PodId)> {
+        self.0.last()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a JobPods {
+    type Item = &'a (i32, PodId);
+    type IntoIter = std::slice::Iter<'a, (i32, PodId)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 impl JobObj {
@@ -639,6 +704,45 @@ mod tests {
             let cmp = decimal_string_rank(a).cmp(&decimal_string_rank(b));
             assert_eq!(cmp, a.to_string().cmp(&b.to_string()), "{a} vs {b}");
         }
+    }
+
+    /// `JobPods` holds and ranges its pairs as a `BTreeSet` of them would.
+    #[test]
+    fn job_pods_behave_as_an_ordered_set() {
+        let mut pods = JobPods::default();
+        let mut set = BTreeSet::new();
+        let ops: [(bool, (i32, PodId)); 12] = [
+            (true, (0, 5)),
+            (true, (2, 3)),
+            (true, (0, 5)),
+            (true, (1, 9)),
+            (true, (0, 2)),
+            (true, (3, 1)),
+            (false, (1, 9)),
+            (false, (1, 9)),
+            (true, (0, 7)),
+            (false, (4, 4)),
+            (true, (-1, 8)),
+            (false, (0, 2)),
+        ];
+        for (add, p) in ops {
+            if add {
+                assert_eq!(pods.insert(p), set.insert(p));
+            } else {
+                assert_eq!(pods.remove(&p), set.remove(&p));
+            }
+            assert!(pods.iter().eq(set.iter()));
+            assert_eq!(
+                (pods.len(), pods.is_empty(), pods.last()),
+                (set.len(), set.is_empty(), set.last())
+            );
+            for r in [(0, 0)..=(0, PodId::MAX), (1, 0)..=(2, 3), (5, 0)..=(6, 0)] {
+                assert!(pods.range(r.clone()).eq(set.range(r)));
+            }
+            assert!(pods.range((2, 0)..).eq(set.range((2, 0)..)));
+            assert!(pods.range(..(0, 6)).eq(set.range(..(0, 6))));
+        }
+        assert!((&pods).into_iter().eq(set.iter()));
     }
 
     #[test]
