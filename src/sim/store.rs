@@ -475,7 +475,7 @@ pub struct JobObj {
 /// pairs would hold them): a sorted small vector inside the Job object, since most Jobs
 /// have one pod or a handful, and pods are mostly added in order. A sync reads it
 /// without following a pointer, and a Job with a pod or two allocates nothing for it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct JobPods(smallvec::SmallVec<[(i32, PodId); 2]>);
 
 impl JobPods {
