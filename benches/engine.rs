@@ -171,7 +171,7 @@ fn bench_reconcile(c: &mut Criterion) {
     let input = Input {
         js: &jso.js,
         deleting: false,
-        jobs,
+        jobs: jobs.into(),
         service_exists: true,
         gates: w.sc.gates,
         now: w.now,

@@ -5,22 +5,27 @@
 use crate::api::constants::*;
 use crate::api::{Condition, JobSet, JobSetStatus, ReplicatedJobStatus};
 use crate::scenario::Gates;
+use crate::trace::Name;
 use crate::units::Millis;
+use std::borrow::Cow;
+use std::rc::Rc;
 
-/// What the reconcile sees of one owned Job (from the store, in list order).
-#[derive(Debug, Clone)]
-pub struct ChildJob<'a> {
+/// What the reconcile sees of one owned Job (from the store, in list order). It owns
+/// what it holds (shared names, the shared finish condition), so the engine can keep
+/// a JobSet's view from one reconcile to the next and update only the Jobs that changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildJob {
     /// Opaque handle the engine uses to apply the plan.
     pub handle: usize,
-    pub name: &'a str,
+    pub name: Name,
     /// `replicatedjob-name` label.
-    pub rj_name: &'a str,
+    pub rj_name: Name,
     pub job_index: i32,
     pub restart_attempt: i32,
     pub job_restart_attempt: Option<i32>,
     /// How the Job ended, if it did: its first `Complete`/`Failed` condition that is True
-    /// (borrowed from the store, so the view of a Job stays small).
-    pub finish: Option<&'a Condition>,
+    /// (shared, so the view of a Job stays small).
+    pub finish: Option<Rc<Condition>>,
     pub ready: i32,
     pub succeeded: i32,
     pub active: i32,
@@ -33,7 +38,8 @@ pub struct ChildJob<'a> {
 pub struct Input<'a> {
     pub js: &'a JobSet,
     pub deleting: bool,
-    pub jobs: Vec<ChildJob<'a>>,
+    /// The owned Jobs in list order: borrowed from the engine's kept view, or owned (tests).
+    pub jobs: Cow<'a, [ChildJob]>,
     pub service_exists: bool,
     pub gates: Gates,
     pub now: Millis,
@@ -316,7 +322,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
             }
             if any_suspended_active {
                 for (j, b) in input.jobs.iter().zip(&buckets) {
-                    if *b == Bucket::Active && j.suspended && j.rj_name == rj.name {
+                    if *b == Bucket::Active && j.suspended && *j.rj_name == *rj.name {
                         plan.resume_jobs.push((j.handle, rj_index));
                     }
                 }
@@ -378,7 +384,7 @@ fn finish_plan(mut plan: Plan, status: JobSetStatus, dirty: bool, events: Vec<KE
     plan
 }
 
-fn classify(j: &ChildJob<'_>, status: &JobSetStatus, gates: Gates) -> Bucket {
+fn classify(j: &ChildJob, status: &JobSetStatus, gates: Gates) -> Bucket {
     if j.restart_attempt < status.restarts {
         return Bucket::Previous;
     }
@@ -386,14 +392,14 @@ fn classify(j: &ChildJob<'_>, status: &JobSetStatus, gates: Gates) -> Bucket {
         && let Some(attempt) = j.job_restart_attempt
     {
         let target = status
-            .rj_status(j.rj_name)
+            .rj_status(&j.rj_name)
             .and_then(|s| s.job_restarts.get(j.job_index.max(0) as usize).copied())
             .unwrap_or(0);
         if attempt < target {
             return Bucket::Previous;
         }
     }
-    match j.finish {
+    match &j.finish {
         None => Bucket::Active,
         Some(c) if c.type_ == JOB_FAILED => Bucket::Failed,
         Some(_) => Bucket::Successful,
@@ -406,12 +412,12 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
 }
 
 /// The child Jobs classified (R3), in list order.
-struct Classified<'i, 'a> {
+struct Classified<'i> {
     buckets: Vec<Bucket>,
     /// The replicated-job statuses the Jobs add up to (R4), sorted by name descending.
     rj_statuses: Vec<ReplicatedJobStatus>,
-    failed: Vec<&'i ChildJob<'a>>,
-    successful: Vec<&'i ChildJob<'a>>,
+    failed: Vec<&'i ChildJob>,
+    successful: Vec<&'i ChildJob>,
     /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
     present: Vec<Vec<bool>>,
     /// Some Job is in the `Previous` bucket.
@@ -424,7 +430,7 @@ struct Classified<'i, 'a> {
 /// pass. Consecutive Jobs usually share a replicated Job, so its last answer is tried
 /// first (the engine's Jobs of one replicated Job share one name string, so a pointer
 /// check usually decides).
-fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classified<'i, 'a> {
+fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'i> {
     let mut out = Classified {
         buckets: Vec::with_capacity(input.jobs.len()),
         // Still in spec order during the pass: a Job counts in the first status with its name.
@@ -436,7 +442,7 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
         any_suspended_active: false,
     };
     let mut last: Option<(&str, Option<usize>)> = None;
-    for j in &input.jobs {
+    for j in input.jobs.iter() {
         let b = classify(j, status, input.gates);
         match b {
             Bucket::Failed => out.failed.push(j),
@@ -446,10 +452,10 @@ fn classify_all<'i, 'a>(input: &'i Input<'a>, status: &JobSetStatus) -> Classifi
         }
         out.buckets.push(b);
         let r = match last {
-            Some((name, r)) if std::ptr::eq(name, j.rj_name) || name == j.rj_name => r,
+            Some((name, r)) if std::ptr::eq(name, &*j.rj_name) || name == &*j.rj_name => r,
             _ => {
-                let r = first_named(input.js, j.rj_name);
-                last = Some((j.rj_name, r));
+                let r = first_named(input.js, &j.rj_name);
+                last = Some((&*j.rj_name, r));
                 r
             }
         };
@@ -504,7 +510,7 @@ fn empty_replicated_job_statuses(input: &Input<'_>, old: &JobSetStatus) -> Vec<R
 }
 
 /// Adds one classified Job to its replicated Job's status counts.
-fn count_job(s: &mut ReplicatedJobStatus, j: &ChildJob<'_>, b: Bucket) {
+fn count_job(s: &mut ReplicatedJobStatus, j: &ChildJob, b: Bucket) {
     match b {
         Bucket::Active => {
             let mut pods = j.parallelism;
@@ -566,13 +572,13 @@ fn depends_on_met(js: &JobSet, rj_index: usize, status: &JobSetStatus) -> bool {
     })
 }
 
-fn success_policy_met(js: &JobSet, successful: &[&ChildJob<'_>]) -> bool {
+fn success_policy_met(js: &JobSet, successful: &[&ChildJob]) -> bool {
     let (op, targets) = match &js.spec.success_policy {
         Some(p) => (p.operator.as_str(), &p.target_replicated_jobs[..]),
         None => ("All", &[][..]),
     };
     let in_targets = |name: &str| targets.is_empty() || targets.iter().any(|t| t == name);
-    let matching = successful.iter().filter(|j| in_targets(j.rj_name)).count() as i64;
+    let matching = successful.iter().filter(|j| in_targets(&j.rj_name)).count() as i64;
     let needed: i64 = if op == "Any" {
         1
     } else {
@@ -700,14 +706,14 @@ fn suffix(msg: &str, job: &str) -> String {
 }
 
 /// Earliest failure; ties keep list order (`findFirstFailedJob`).
-fn first_failed<'a, 'b>(jobs: impl Iterator<Item = &'b ChildJob<'a>>) -> Option<&'b ChildJob<'a>>
+fn first_failed<'a, 'b>(jobs: impl Iterator<Item = &'b ChildJob>) -> Option<&'b ChildJob>
 where
     'a: 'b,
 {
-    let mut best: Option<&ChildJob<'a>> = None;
+    let mut best: Option<&ChildJob> = None;
     for j in jobs {
-        let t = j.finish.map(|f| f.last_transition_time / 1000).unwrap_or(0);
-        if best.is_none_or(|b| t < b.finish.map(|f| f.last_transition_time / 1000).unwrap_or(0)) {
+        let t = j.finish.as_ref().map(|f| f.last_transition_time / 1000).unwrap_or(0);
+        if best.is_none_or(|b| t < b.finish.as_ref().map(|f| f.last_transition_time / 1000).unwrap_or(0)) {
             best = Some(j);
         }
     }
@@ -715,8 +721,8 @@ where
 }
 
 /// Why `rule` does not apply to `job`, or `None` when it applies (`ruleIsApplicable`).
-pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -> Option<String> {
-    let f = job.finish?;
+pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob) -> Option<String> {
+    let f = job.finish.as_deref()?;
     if !rule.on_job_failure_reasons.is_empty() && !rule.on_job_failure_reasons.contains(&f.reason) {
         return Some(format!(
             "reason {} is not in onJobFailureReasons {:?}",
@@ -737,7 +743,7 @@ pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -
     if job.rj_name.is_empty() {
         return Some("the Job has no replicatedjob-name label".into());
     }
-    if !rule.target_replicated_jobs.is_empty() && !rule.target_replicated_jobs.iter().any(|t| t == job.rj_name) {
+    if !rule.target_replicated_jobs.is_empty() && !rule.target_replicated_jobs.iter().any(|t| **t == *job.rj_name) {
         return Some(format!(
             "replicated Job {} is not in targetReplicatedJobs {:?}",
             job.rj_name, rule.target_replicated_jobs
@@ -750,7 +756,7 @@ pub fn rule_mismatch(rule: &crate::api::FailurePolicyRule, job: &ChildJob<'_>) -
 fn execute_failure_policy(
     js: &JobSet,
     status: &mut JobSetStatus,
-    failed: &[&ChildJob<'_>],
+    failed: &[&ChildJob],
     gates: Gates,
     now: Millis,
     events: &mut Vec<KEvent>,
@@ -760,7 +766,7 @@ fn execute_failure_policy(
         set_failed(
             status,
             REASON_FAILED_JOBS,
-            &suffix(MSG_FAILED_JOBS, job.name),
+            &suffix(MSG_FAILED_JOBS, &job.name),
             now,
             events,
         );
@@ -775,7 +781,7 @@ fn execute_failure_policy(
     };
     // findFirstFailedPolicyRuleAndJob: rule order dominates failure time.
     let mut skipped = Vec::new();
-    let mut matched: Option<(&crate::api::FailurePolicyRule, &ChildJob<'_>)> = None;
+    let mut matched: Option<(&crate::api::FailurePolicyRule, &ChildJob)> = None;
     for rule in &fp.rules {
         let applicable = failed.iter().copied().filter(|j| rule_mismatch(rule, j).is_none());
         match first_failed(applicable) {
@@ -828,7 +834,7 @@ fn execute_failure_policy(
         set_failed(
             status,
             REASON_REACHED_MAX_RESTARTS,
-            &suffix(MSG_REACHED_MAX_RESTARTS, job.name),
+            &suffix(MSG_REACHED_MAX_RESTARTS, &job.name),
             now,
             events,
         );
@@ -839,7 +845,7 @@ fn execute_failure_policy(
             set_failed(
                 status,
                 REASON_FAIL_JOBSET_ACTION,
-                &suffix("applying FailJobSet failure policy action", job.name),
+                &suffix("applying FailJobSet failure policy action", &job.name),
                 now,
                 events,
             );
@@ -854,7 +860,7 @@ fn execute_failure_policy(
                 if counts {
                     status.restarts_count_towards_max += 1;
                 }
-                let msg = suffix(&format!("applying {action} failure policy action"), job.name);
+                let msg = suffix(&format!("applying {action} failure policy action"), &job.name);
                 set_condition(status, COND_RESTARTING, true, &rule_reason, &msg, now, events);
                 events.push(KEvent {
                     type_: "Warning",
@@ -878,10 +884,14 @@ fn execute_failure_policy(
                     .spec
                     .replicated_jobs
                     .iter()
-                    .find(|r| r.name == job.rj_name)
+                    .find(|r| *r.name == *job.rj_name)
                     .map(|r| r.replicas())
                     .unwrap_or(0);
-                let Some(s) = status.replicated_jobs_status.iter_mut().find(|s| s.name == job.rj_name) else {
+                let Some(s) = status
+                    .replicated_jobs_status
+                    .iter_mut()
+                    .find(|s| *s.name == *job.rj_name)
+                else {
                     return Err(format!("replicated job {} not found in status", job.rj_name));
                 };
                 let k = job.job_index.max(0) as usize;
@@ -898,7 +908,7 @@ fn execute_failure_policy(
                     }
                     s.job_restarts_count_towards_max[k] += 1;
                 }
-                let msg = suffix(&format!("applying {action} failure policy action"), job.name);
+                let msg = suffix(&format!("applying {action} failure policy action"), &job.name);
                 events.push(KEvent {
                     type_: "Warning",
                     reason: format!("{action}FailurePolicyAction"),

@@ -30,11 +30,11 @@ spec:
     template: {spec: {parallelism: 2, completions: 2, template: {spec: {containers: [{name: c}]}}}}
 "#;
 
-pub(super) fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJob<'a> {
+pub(super) fn job(h: usize, name: &str, rj: &str, idx: i32) -> ChildJob {
     ChildJob {
         handle: h,
-        name,
-        rj_name: rj,
+        name: name.into(),
+        rj_name: rj.into(),
         job_index: idx,
         restart_attempt: 0,
         job_restart_attempt: None,
@@ -49,18 +49,18 @@ pub(super) fn job<'a>(h: usize, name: &'a str, rj: &'a str, idx: i32) -> ChildJo
     }
 }
 
-/// A True finish condition that lives as long as the test (a Job's view borrows its condition).
-fn finished(type_: &str, reason: &str, message: &str, time: u64) -> &'static Condition {
-    Box::leak(Box::new(Condition {
+/// A True finish condition (a Job's view shares its condition).
+fn finished(type_: &str, reason: &str, message: &str, time: u64) -> std::rc::Rc<Condition> {
+    std::rc::Rc::new(Condition {
         type_: type_.into(),
         status: "True".into(),
         reason: reason.into(),
         message: message.into(),
         last_transition_time: time,
-    }))
+    })
 }
 
-pub(super) fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
+pub(super) fn failed(mut j: ChildJob, time: u64) -> ChildJob {
     j.finish = Some(finished(
         JOB_FAILED,
         JOB_REASON_BACKOFF_LIMIT,
@@ -71,7 +71,7 @@ pub(super) fn failed(mut j: ChildJob<'_>, time: u64) -> ChildJob<'_> {
     j
 }
 
-pub(super) fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
+pub(super) fn succeeded(mut j: ChildJob) -> ChildJob {
     j.finish = Some(finished(
         JOB_COMPLETE,
         JOB_REASON_COMPLETIONS_REACHED,
@@ -82,11 +82,11 @@ pub(super) fn succeeded(mut j: ChildJob<'_>) -> ChildJob<'_> {
     j
 }
 
-pub(super) fn input<'a>(js: &'a JobSet, jobs: Vec<ChildJob<'a>>) -> Input<'a> {
+pub(super) fn input(js: &JobSet, jobs: Vec<ChildJob>) -> Input<'_> {
     Input {
         js,
         deleting: false,
-        jobs,
+        jobs: jobs.into(),
         service_exists: true,
         gates: Gates::default(),
         now: 5_000,
@@ -278,7 +278,7 @@ fn outdated_jobs_are_deleted_and_not_counted() {
 fn suspended_active_jobs_of_a_running_jobset_are_resumed_per_replicated_job() {
     // R14: only Active Jobs that are suspended, grouped by replicated Job in spec order.
     let js = jobset(TWO_RJS);
-    let suspend = |mut j: ChildJob<'static>| {
+    let suspend = |mut j: ChildJob| {
         j.suspended = true;
         j
     };

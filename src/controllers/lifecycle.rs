@@ -110,13 +110,13 @@ pub type ScalePatch = (usize, Option<i32>, Option<i32>);
 /// template has `parallelism == completions` and whose own values differ is
 /// merge-patched to the template's values. Templates with `parallelism != completions`
 /// are never propagated; an unset pair is a no-op patch.
-pub fn sync_job_scaling<'a, 'b>(js: &JobSet, active: impl Iterator<Item = &'b ChildJob<'a>>) -> Vec<ScalePatch>
+pub fn sync_job_scaling<'a, 'b>(js: &JobSet, active: impl Iterator<Item = &'b ChildJob>) -> Vec<ScalePatch>
 where
     'a: 'b,
 {
     let mut out = Vec::new();
     for j in active {
-        let Some(rj) = js.spec.replicated_jobs.iter().find(|r| r.name == j.rj_name) else {
+        let Some(rj) = js.spec.replicated_jobs.iter().find(|r| *r.name == *j.rj_name) else {
             continue;
         };
         let (p, c) = (rj.template.spec.parallelism, rj.template.spec.completions);

@@ -2,6 +2,7 @@
 //! name indexes kept in storage-key (name) order, resourceVersions.
 
 use crate::api::{Condition, JobSet, JobSpec, Labels, PodTemplateSpec};
+use crate::controllers::jobset::ChildJob;
 use crate::trace::Name;
 use crate::units::Millis;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,6 +74,141 @@ impl<T> Slab<T> {
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }
+}
+
+/// The Job store: a [`Slab`] that remembers which Jobs were handed out to be written
+/// since the JobSets' kept reconcile views last caught up ([`JobSlab::sync_views`]),
+/// so only those Jobs' rows are refreshed (a reconcile of a 2,048-Job JobSet then
+/// costs no pass over 2,048 Job objects unless the set of Jobs changed).
+#[derive(Debug, Default)]
+pub struct JobSlab {
+    slab: Slab<JobObj>,
+    written: Vec<JobId>,
+}
+
+impl JobSlab {
+    pub fn insert(&mut self, mut j: JobObj) -> JobId {
+        j.row_stale = true;
+        let id = self.slab.insert(j);
+        self.written.push(id);
+        id
+    }
+    pub fn get(&self, id: JobId) -> Option<&JobObj> {
+        self.slab.get(id)
+    }
+    /// The Job, to write: its row in its JobSet's kept view is refreshed before the
+    /// next reconcile reads it.
+    pub fn get_mut(&mut self, id: JobId) -> Option<&mut JobObj> {
+        let j = self.slab.get_mut(id)?;
+        if !j.row_stale {
+            j.row_stale = true;
+            self.written.push(id);
+        }
+        Some(j)
+    }
+    pub fn remove(&mut self, id: JobId) -> Option<Box<JobObj>> {
+        self.slab.remove(id)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (JobId, &JobObj)> {
+        self.slab.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.slab.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.slab.is_empty()
+    }
+    /// Refreshes, in their JobSets' kept views, the rows of the Jobs written since the
+    /// last call. A view whose set of Jobs changed is rebuilt whole by [`JobSlab::view`].
+    #[inline]
+    pub fn sync_views(&mut self, jobsets: &mut Slab<JobSetObj>) {
+        if !self.written.is_empty() {
+            self.sync_written(jobsets);
+        }
+    }
+    #[inline(never)]
+    fn sync_written(&mut self, jobsets: &mut Slab<JobSetObj>) {
+        for id in self.written.drain(..) {
+            let Some(j) = self.slab.get_mut(id) else { continue };
+            j.row_stale = false;
+            let Some(jso) = j.stamp.as_ref().and_then(|s| jobsets.get_mut(s.jobset)) else {
+                continue;
+            };
+            // A Job not in a valid view (a new Job, or one the JobSet does not list)
+            // has no row to refresh: the view is rebuilt or does not show it.
+            if jso.jobs.view_valid
+                && let Some(row) = jso.jobs.view.get_mut(j.view_row as usize)
+                && row.handle == id as usize
+            {
+                refresh_row(row, j);
+            }
+        }
+    }
+    /// The reconcile's view of `jobs` (a JobSet's children) in list order, rebuilt from
+    /// the Job objects if the set of Jobs changed since it was last built. Call
+    /// [`JobSlab::sync_views`] first.
+    pub fn view<'a>(&mut self, jobs: &'a mut ChildJobs) -> &'a [ChildJob] {
+        debug_assert!(self.written.is_empty(), "sync_views first");
+        if !jobs.view_valid {
+            jobs.view.clear();
+            jobs.view.reserve(jobs.live);
+            for &(_, id) in &jobs.slots {
+                let Some(j) = id.and_then(|id| self.slab.get_mut(id)) else {
+                    continue;
+                };
+                j.view_row = u32::try_from(jobs.view.len()).unwrap_or(u32::MAX);
+                jobs.view.push(job_view(id.expect("listed"), j));
+            }
+            jobs.view_valid = true;
+        }
+        &jobs.view
+    }
+}
+
+/// The reconcile's view of one owned Job, read from the Job itself (the reference
+/// that [`refresh_row`]'s updates must keep matching).
+pub fn job_view(id: JobId, j: &JobObj) -> ChildJob {
+    let s = j.stamp.as_ref().expect("owned jobs carry a stamp");
+    ChildJob {
+        handle: id as usize,
+        name: j.name.clone(),
+        rj_name: s.rj_name.clone(),
+        job_index: s.job_index,
+        restart_attempt: s.restart_attempt,
+        job_restart_attempt: s.job_restart_attempt,
+        finish: j.finished().map(|c| Rc::new(c.clone())),
+        ready: j.status.ready,
+        succeeded: j.status.succeeded,
+        active: j.status.active,
+        suspended: j.suspend,
+        parallelism: j.parallelism,
+        completions: j.completions,
+        deleting: j.deletion.is_some(),
+    }
+}
+
+/// Brings the row of Job `j` up to date: everything but its names, which a Job keeps.
+fn refresh_row(row: &mut ChildJob, j: &JobObj) {
+    if let Some(s) = &j.stamp {
+        row.job_index = s.job_index;
+        row.restart_attempt = s.restart_attempt;
+        row.job_restart_attempt = s.job_restart_attempt;
+    }
+    match j.finished() {
+        None => row.finish = None,
+        Some(c) => {
+            if row.finish.as_deref() != Some(c) {
+                row.finish = Some(Rc::new(c.clone()));
+            }
+        }
+    }
+    row.ready = j.status.ready;
+    row.succeeded = j.status.succeeded;
+    row.active = j.status.active;
+    row.suspended = j.suspend;
+    row.parallelism = j.parallelism;
+    row.completions = j.completions;
+    row.deleting = j.deletion.is_some();
 }
 
 /// Object ids by (namespace, name), looked up without building owned keys
@@ -156,6 +292,11 @@ pub struct JobSetObj {
 pub struct ChildJobs {
     slots: Vec<(ChildName, Option<JobId>)>,
     live: usize,
+    /// The reconcile's view of the listed Jobs, kept between reconciles: rows are
+    /// refreshed as their Jobs are written ([`JobSlab::sync_views`]); any change to
+    /// which Jobs are listed marks it for a rebuild ([`JobSlab::view`]).
+    view: Vec<ChildJob>,
+    view_valid: bool,
 }
 
 impl ChildJobs {
@@ -167,6 +308,7 @@ impl ChildJobs {
         self.slots.binary_search_by(|(k, _)| k.borrow().cmp(name))
     }
     pub fn insert(&mut self, name: ChildName, id: JobId) -> Option<JobId> {
+        self.view_valid = false;
         let old = match self.find(&name) {
             Ok(i) => self.slots[i].1.replace(id),
             Err(i) => {
@@ -188,6 +330,7 @@ impl ChildJobs {
         let removed = self.slots[i].1.take();
         if removed.is_some() {
             self.live -= 1;
+            self.view_valid = false;
         }
         removed
     }
@@ -197,6 +340,15 @@ impl ChildJobs {
     }
     pub fn iter(&self) -> ChildJobsIter<'_> {
         ChildJobsIter(self.slots.iter())
+    }
+    /// The view is kept from the last [`JobSlab::view`] (no Job joined or left since).
+    pub fn view_is_kept(&self) -> bool {
+        self.view_valid
+    }
+    /// The view [`JobSlab::view`] last built and kept up to date since.
+    pub fn kept_view(&self) -> &[ChildJob] {
+        debug_assert!(self.view_valid, "JobSlab::view first");
+        &self.view
     }
     pub fn len(&self) -> usize {
         self.live
@@ -210,6 +362,7 @@ impl ChildJobs {
 /// added one by one would each shift the table on the JobSet's first attempt.
 impl Extend<(ChildName, JobId)> for ChildJobs {
     fn extend<I: IntoIterator<Item = (ChildName, JobId)>>(&mut self, jobs: I) {
+        self.view_valid = false;
         let sorted = self.slots.len();
         for (name, id) in jobs {
             match self.slots[..sorted].binary_search_by(|(k, _)| k.cmp(&name)) {
@@ -469,6 +622,11 @@ pub struct JobObj {
     pub index_failures: BTreeMap<i32, (u32, u32, Millis)>,
     /// Consecutive syncs whose pod creations failed (API error backoff 1 s doubling to 60 s).
     pub create_failures: u32,
+    /// Handed out to be written since its row in its JobSet's view was refreshed
+    /// (kept by [`JobSlab`]).
+    pub row_stale: bool,
+    /// Its row in its JobSet's view, when that view was last built.
+    pub view_row: u32,
 }
 
 /// A Job's pods as (completion index, pod id), in that order (as a `BTreeSet` of the
