@@ -16,23 +16,7 @@ pub fn job_name(jobset: &str, rj: &str, job_index: i32) -> String {
 
 /// Appends `n` in decimal, as `write!(s, "{n}")` would (names are built on hot paths).
 pub fn push_decimal(s: &mut String, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        s.push('-');
-    }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    s.push_str(itoa::Buffer::new().format(n));
 }
 
 /// Lowercase hex SHA-1 of `<namespace>/<jobName>` (`jobset.sigs.k8s.io/job-key`).
