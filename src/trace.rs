@@ -350,10 +350,258 @@ pub struct TraceSink {
 /// Bytes gathered before a block is hashed.
 const HASH_BLOCK: usize = 1 << 20;
 
-/// FNV-1a over a stream of blocks, inline or on a worker thread.
+/// Slots of the Job and pod definition tables (direct-mapped by id; a power of two).
+const DEF_SLOTS: usize = 4096;
+
+/// The record stream a [`BlockHasher`] gathers, which [`Replay`] turns back into the
+/// events' canonical encodings as it hashes them. Most events are a Job's or a pod's
+/// (`JobCreated`, `PodScheduled`, ...) and carry the same names every time, so the
+/// simulation thread sends a Job's, a pod's and a node's names once (a definition)
+/// and then, per event, only the time, the event name and which Job, pod and node:
+/// the hashing thread, which has time to spare, rebuilds the bytes.
+mod rec {
+    /// `u32` length, then one event's canonical encoding.
+    pub const RAW: u8 = 0;
+    /// `u16` slot, `u32` length, the Job's encoded names (`NAMESPACE` .. `JOB`), then
+    /// `u8` has-stamp, `i32` job index, `i32` restart attempt, `u8` has-job-restart-
+    /// attempt, `i32` job restart attempt.
+    pub const JOB: u8 = 1;
+    /// `u16` slot, `u32` length, the encoded `POD` name field, `i32` completion index.
+    pub const POD: u8 = 2;
+    /// `u32` node id, `u32` length, the encoded `NODE` name field.
+    pub const NODE: u8 = 3;
+    /// `u64` time, `u8` event-name id, `u8` flags (`HAS_JOB`, `HAS_POD`, `HAS_NODE`),
+    /// `u16` Job slot, `u16` pod slot, `u32` node id (zero when absent): `EVENT_LEN`
+    /// bytes in all.
+    pub const EVENT: u8 = 4;
+    pub const EVENT_LEN: usize = 19;
+    /// `u8` id, `u8` length, the event name.
+    pub const NAME: u8 = 5;
+    pub const HAS_JOB: u8 = 1;
+    pub const HAS_POD: u8 = 2;
+    pub const HAS_NODE: u8 = 4;
+}
+
+/// A Job's definition in the record stream: its encoded names and its stamp's
+/// (job index, restart attempt, job restart attempt).
+#[derive(Debug, Default, Clone)]
+struct JobDef {
+    names: Vec<u8>,
+    stamp: Option<(i32, i32, Option<i32>)>,
+}
+
+/// A pod's definition: its encoded `POD` field and completion index (-1 if none).
+#[derive(Debug, Default, Clone)]
+struct PodDef {
+    name: Vec<u8>,
+    index: i32,
+}
+
+/// Hashes a record stream: raw encodings as they are, Job and pod events rebuilt from
+/// the definitions sent before them (the same bytes `World`'s owned events encode to,
+/// in the same order, so the same FNV-1a hash as hashing those encodings).
+struct Replay {
+    state: Fnv64,
+    /// Event names by id, each with its NUL.
+    names: Vec<Vec<u8>>,
+    jobs: Vec<JobDef>,
+    pods: Vec<PodDef>,
+    nodes: Vec<Vec<u8>>,
+}
+
+/// Reads the fixed-size fields of a record.
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let s = &self.b[self.at..self.at + n];
+        self.at += n;
+        s
+    }
+    fn u8(&mut self) -> u8 {
+        self.take(1)[0]
+    }
+    fn u16(&mut self) -> usize {
+        usize::from(u16::from_le_bytes(self.take(2).try_into().expect("2 bytes")))
+    }
+    fn u32(&mut self) -> usize {
+        u32::from_le_bytes(self.take(4).try_into().expect("4 bytes")) as usize
+    }
+    fn i32(&mut self) -> i32 {
+        i32::from_le_bytes(self.take(4).try_into().expect("4 bytes"))
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take(8).try_into().expect("8 bytes"))
+    }
+}
+
+impl Default for Replay {
+    fn default() -> Self {
+        Replay {
+            state: Fnv64::default(),
+            names: Vec::new(),
+            jobs: vec![JobDef::default(); DEF_SLOTS],
+            pods: vec![PodDef::default(); DEF_SLOTS],
+            nodes: Vec::new(),
+        }
+    }
+}
+
+impl Replay {
+    /// Hashes the events of `block`, a whole number of records.
+    fn consume(&mut self, block: &[u8]) {
+        let mut c = Cursor { b: block, at: 0 };
+        while c.at < block.len() {
+            match c.u8() {
+                rec::RAW => {
+                    let n = c.u32();
+                    self.state.write(c.take(n));
+                }
+                rec::JOB => {
+                    let slot = c.u16();
+                    let n = c.u32();
+                    let names = c.take(n);
+                    let has_stamp = c.u8() != 0;
+                    let (job_index, restart_attempt) = (c.i32(), c.i32());
+                    let has_jra = c.u8() != 0;
+                    let jra = c.i32();
+                    let d = &mut self.jobs[slot];
+                    d.names.clear();
+                    d.names.extend_from_slice(names);
+                    d.stamp = has_stamp.then_some((job_index, restart_attempt, has_jra.then_some(jra)));
+                }
+                rec::POD => {
+                    let slot = c.u16();
+                    let n = c.u32();
+                    let name = c.take(n);
+                    let d = &mut self.pods[slot];
+                    d.name.clear();
+                    d.name.extend_from_slice(name);
+                    d.index = c.i32();
+                }
+                rec::NODE => {
+                    let id = c.u32();
+                    let n = c.u32();
+                    let name = c.take(n);
+                    if self.nodes.len() <= id {
+                        self.nodes.resize(id + 1, Vec::new());
+                    }
+                    self.nodes[id].clear();
+                    self.nodes[id].extend_from_slice(name);
+                }
+                rec::NAME => {
+                    let id = usize::from(c.u8());
+                    let n = usize::from(c.u8());
+                    let name = c.take(n);
+                    if self.names.len() <= id {
+                        self.names.resize(id + 1, Vec::new());
+                    }
+                    self.names[id].clear();
+                    self.names[id].extend_from_slice(name);
+                    self.names[id].push(0);
+                }
+                rec::EVENT => {
+                    let t = c.u64();
+                    let event = &self.names[usize::from(c.u8())];
+                    let flags = c.u8();
+                    let (job, pod, node) = (c.u16(), c.u16(), c.u32());
+                    let job = (flags & rec::HAS_JOB != 0).then(|| &self.jobs[job]);
+                    let pod = (flags & rec::HAS_POD != 0).then(|| &self.pods[pod]);
+                    let node = (flags & rec::HAS_NODE != 0).then(|| &self.nodes[node]);
+                    // `encode_job_event`'s order: head, Job names, pod and node, then the
+                    // integers in tag order.
+                    let h = &mut self.state;
+                    h.write(&t.to_le_bytes());
+                    h.write(event);
+                    if let Some(j) = job {
+                        h.write(&j.names);
+                    }
+                    if let Some(p) = pod {
+                        h.write(&p.name);
+                        if let Some(n) = node {
+                            h.write(n);
+                        }
+                    }
+                    let stamp = job.and_then(|j| j.stamp);
+                    // `encode::int`: the tag, then the value as little-endian i64.
+                    let int = |h: &mut Fnv64, tag: u8, v: i32| {
+                        let mut b = [0u8; 9];
+                        b[0] = tag;
+                        b[1..].copy_from_slice(&i64::from(v).to_le_bytes());
+                        h.write(&b);
+                    };
+                    if let Some((job_index, _, _)) = stamp {
+                        int(h, encode::JOB_INDEX, job_index);
+                    }
+                    if let Some(p) = pod
+                        && p.index >= 0
+                    {
+                        int(h, encode::POD_INDEX, p.index);
+                    }
+                    if let Some((_, restart_attempt, jra)) = stamp {
+                        int(h, encode::RESTART_ATTEMPT, restart_attempt);
+                        if let Some(a) = jra {
+                            int(h, encode::JOB_RESTART_ATTEMPT, a);
+                        }
+                    }
+                }
+                other => unreachable!("record type {other}"),
+            }
+        }
+    }
+}
+
+/// Which Jobs, pods and nodes the record stream has defined, as [`Replay`] will have
+/// them when it reaches the next record: Job and pod tables are direct-mapped by id
+/// (ids are never reused, so an entry holding an id is that object's definition).
+struct Defined {
+    jobs: Vec<u64>,
+    pods: Vec<u64>,
+    nodes: Vec<bool>,
+    /// Event names by id, and the ids of recently used names by the address of the
+    /// `&'static str` (direct-mapped: a lookup is usually one comparison). Which
+    /// address a name has never matters: an id stands for the name's bytes.
+    names: Vec<&'static str>,
+    name_cache: [(usize, u8); 32],
+}
+
+impl Default for Defined {
+    fn default() -> Self {
+        Defined {
+            jobs: vec![u64::MAX; DEF_SLOTS],
+            pods: vec![u64::MAX; DEF_SLOTS],
+            nodes: Vec::new(),
+            names: Vec::new(),
+            name_cache: [(0, 0); 32],
+        }
+    }
+}
+
+/// The direct-mapped slot of id `id`.
+fn def_slot(id: u64) -> usize {
+    (id as usize) & (DEF_SLOTS - 1)
+}
+
+/// A Job or pod event for [`TraceSink::emit_object_event`]: the time, the event name,
+/// and the ids of its Job, pod and node, each defined first ([`TraceSink::define_job`]...).
+/// The node counts only with a pod.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectEvent {
+    pub t: u64,
+    pub event: &'static str,
+    pub job: Option<u64>,
+    pub pod: Option<u64>,
+    pub node: Option<usize>,
+}
+
+/// FNV-1a over a stream of records ([`rec`]), replayed inline or on a worker thread.
 struct BlockHasher {
     block: Vec<u8>,
-    state: Fnv64,
+    replay: Replay,
+    defined: Defined,
     worker: Option<HashWorker>,
 }
 
@@ -371,14 +619,14 @@ impl BlockHasher {
             let handle = std::thread::Builder::new()
                 .name("trace-hash".into())
                 .spawn(move || {
-                    let mut h = Fnv64::default();
+                    let mut r = Replay::default();
                     for mut block in full_rx {
-                        h.write(&block);
+                        r.consume(&block);
                         block.clear();
                         // The main thread may have stopped taking blocks back; that is fine.
                         let _ = empty_tx.send(block);
                     }
-                    h
+                    r.state
                 })
                 .expect("spawn the trace hash thread");
             HashWorker {
@@ -389,7 +637,8 @@ impl BlockHasher {
         });
         BlockHasher {
             block: Vec::with_capacity(HASH_BLOCK + 1024),
-            state: Fnv64::default(),
+            replay: Replay::default(),
+            defined: Defined::default(),
             worker,
         }
     }
@@ -398,10 +647,20 @@ impl BlockHasher {
         self.push_with(|out| ev.encode_into(out));
     }
 
-    /// Appends one event's canonical encoding, written by `encode`.
+    /// Appends one event's canonical encoding, written by `encode`, as a raw record.
     #[inline]
     fn push_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        self.block.push(rec::RAW);
+        let at = self.block.len();
+        self.block.extend_from_slice(&[0; 4]);
         encode(&mut self.block);
+        let n = u32::try_from(self.block.len() - at - 4).expect("an event under 4 GiB");
+        self.block[at..at + 4].copy_from_slice(&n.to_le_bytes());
+        self.record_done();
+    }
+
+    #[inline]
+    fn record_done(&mut self) {
         if self.block.len() >= HASH_BLOCK {
             self.hand_off();
         }
@@ -410,7 +669,7 @@ impl BlockHasher {
     fn hand_off(&mut self) {
         match &self.worker {
             None => {
-                self.state.write(&self.block);
+                self.replay.consume(&self.block);
                 self.block.clear();
             }
             Some(w) => {
@@ -432,12 +691,15 @@ impl BlockHasher {
             let rest = std::mem::take(&mut self.block);
             w.full.send(rest).expect("the trace hash thread runs");
             drop(w.full);
-            self.state = w.handle.join().expect("the trace hash thread does not panic");
+            // Later events are replayed inline, against the definitions the thread had.
+            let state = w.handle.join().expect("the trace hash thread does not panic");
+            self.replay.state = state;
+            self.defined = Defined::default();
         } else {
-            self.state.write(&self.block);
+            self.replay.consume(&self.block);
             self.block.clear();
         }
-        self.state
+        self.replay.state
     }
 }
 
@@ -492,6 +754,137 @@ impl TraceSink {
         self.hasher.push_with(encode);
     }
 
+    /// Whether Job `id`'s definition is the one the record stream holds in its slot.
+    #[inline]
+    pub fn job_defined(&self, id: u64) -> bool {
+        self.hasher.defined.jobs[def_slot(id)] == id
+    }
+
+    /// Defines Job `id` for the events that follow: `names` appends its encoded name
+    /// fields (`NAMESPACE` to `JOB`), `stamp` is its (job index, restart attempt, job
+    /// restart attempt). A Job's names and stamp never change.
+    pub fn define_job(&mut self, id: u64, names: impl FnOnce(&mut Vec<u8>), stamp: Option<(i32, i32, Option<i32>)>) {
+        let slot = def_slot(id);
+        self.hasher.defined.jobs[slot] = id;
+        let b = &mut self.hasher.block;
+        b.push(rec::JOB);
+        b.extend_from_slice(&(slot as u16).to_le_bytes());
+        let at = b.len();
+        b.extend_from_slice(&[0; 4]);
+        names(b);
+        let n = u32::try_from(b.len() - at - 4).expect("names under 4 GiB");
+        b[at..at + 4].copy_from_slice(&n.to_le_bytes());
+        let (job_index, restart_attempt, jra) = stamp.unwrap_or((0, 0, None));
+        b.push(u8::from(stamp.is_some()));
+        b.extend_from_slice(&job_index.to_le_bytes());
+        b.extend_from_slice(&restart_attempt.to_le_bytes());
+        b.push(u8::from(jra.is_some()));
+        b.extend_from_slice(&jra.unwrap_or(0).to_le_bytes());
+        self.hasher.record_done();
+    }
+
+    /// Whether pod `id`'s definition is the one the record stream holds in its slot.
+    #[inline]
+    pub fn pod_defined(&self, id: u64) -> bool {
+        self.hasher.defined.pods[def_slot(id)] == id
+    }
+
+    /// Defines pod `id` (its name and completion index, -1 if none) for the events
+    /// that follow. A pod's name and index never change.
+    pub fn define_pod(&mut self, id: u64, name: &str, index: i32) {
+        let slot = def_slot(id);
+        self.hasher.defined.pods[slot] = id;
+        let b = &mut self.hasher.block;
+        b.push(rec::POD);
+        b.extend_from_slice(&(slot as u16).to_le_bytes());
+        b.extend_from_slice(&u32::try_from(name.len() + 2).expect("a name under 4 GiB").to_le_bytes());
+        encode::str(b, encode::POD, name);
+        b.extend_from_slice(&index.to_le_bytes());
+        self.hasher.record_done();
+    }
+
+    /// Whether node `id` is defined in the record stream.
+    #[inline]
+    pub fn node_defined(&self, id: usize) -> bool {
+        self.hasher.defined.nodes.get(id).copied().unwrap_or(false)
+    }
+
+    /// Defines node `id`'s name for the events that follow. A node's name never changes.
+    pub fn define_node(&mut self, id: usize, name: &str) {
+        let d = &mut self.hasher.defined.nodes;
+        if d.len() <= id {
+            d.resize(id + 1, false);
+        }
+        d[id] = true;
+        let b = &mut self.hasher.block;
+        b.push(rec::NODE);
+        b.extend_from_slice(&u32::try_from(id).expect("node ids fit u32").to_le_bytes());
+        b.extend_from_slice(&u32::try_from(name.len() + 2).expect("a name under 4 GiB").to_le_bytes());
+        encode::str(b, encode::NODE, name);
+        self.hasher.record_done();
+    }
+
+    /// Counts and hashes a Job or pod event whose Job, pod and node are defined: the
+    /// bytes `World`'s owned event would encode to, rebuilt where the hash is taken.
+    /// Only for a sink that neither writes nor keeps events.
+    #[inline]
+    pub fn emit_object_event(&mut self, ev: ObjectEvent) {
+        debug_assert!(!self.needs_events());
+        debug_assert!(ev.job.is_none_or(|j| self.job_defined(j)));
+        debug_assert!(ev.pod.is_none_or(|p| self.pod_defined(p)));
+        debug_assert!(ev.node.is_none_or(|n| self.node_defined(n)));
+        self.count += 1;
+        let name = self.event_name_id(ev.event);
+        let node = ev.node.filter(|_| ev.pod.is_some());
+        let flags = (u8::from(ev.job.is_some()) * rec::HAS_JOB)
+            | (u8::from(ev.pod.is_some()) * rec::HAS_POD)
+            | (u8::from(node.is_some()) * rec::HAS_NODE);
+        let mut r = [0u8; rec::EVENT_LEN];
+        r[0] = rec::EVENT;
+        r[1..9].copy_from_slice(&ev.t.to_le_bytes());
+        r[9] = name;
+        r[10] = flags;
+        r[11..13].copy_from_slice(&(ev.job.map_or(0, def_slot) as u16).to_le_bytes());
+        r[13..15].copy_from_slice(&(ev.pod.map_or(0, def_slot) as u16).to_le_bytes());
+        r[15..19].copy_from_slice(&(node.unwrap_or(0) as u32).to_le_bytes());
+        self.hasher.block.extend_from_slice(&r);
+        self.hasher.record_done();
+    }
+
+    /// The id of event name `event` in the record stream, defined first if new.
+    #[inline]
+    fn event_name_id(&mut self, event: &'static str) -> u8 {
+        let d = &mut self.hasher.defined;
+        let key = event.as_ptr() as usize;
+        let slot = (key >> 3) & 31;
+        if d.name_cache[slot].0 == key {
+            return d.name_cache[slot].1;
+        }
+        let id = match d.names.iter().position(|n| *n == event) {
+            Some(i) => u8::try_from(i).expect("under 256 event names"),
+            None => {
+                let id = u8::try_from(d.names.len()).expect("under 256 event names");
+                d.names.push(event);
+                let b = &mut self.hasher.block;
+                b.push(rec::NAME);
+                b.push(id);
+                b.push(u8::try_from(event.len()).expect("event names are short"));
+                b.extend_from_slice(event.as_bytes());
+                id
+            }
+        };
+        d.name_cache[slot] = (key, id);
+        id
+    }
+
+    /// The hash of every event so far, for a sink that hashes inline (tests).
+    #[cfg(test)]
+    pub fn settled_hash(&mut self) -> Fnv64 {
+        assert!(self.hasher.worker.is_none(), "an inline sink");
+        self.hasher.hand_off();
+        self.hasher.replay.state
+    }
+
     /// Flushes the writer and settles `hash` over every event so far. With a hash
     /// thread, the first flush ends the thread and later events are hashed inline.
     pub fn flush(&mut self) {
@@ -500,6 +893,117 @@ impl TraceSink {
             && let Err(e) = w.flush()
         {
             self.write_error.get_or_insert(e.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events of Jobs and pods whose ids share a definition slot (so each definition
+    /// evicts the other's), raw events between them, and a stream long enough to span
+    /// blocks: the sink's hash, inline or on the hash thread, is FNV-1a over the
+    /// events' canonical encodings.
+    #[test]
+    fn the_record_stream_hashes_as_the_canonical_encodings() {
+        let step = DEF_SLOTS as u64;
+        let jobs = [
+            (7, "ns", "js-w-0", 0),
+            (7 + step, "ns", "js-w-1", 1),
+            (7 + 2 * step, "other", "x-0", 0),
+        ];
+        let pods = [(3, "js-w-0-abcde", 0), (3 + step, "js-w-1-fghij", -1)];
+        let nodes = ["node-a", "node-b"];
+        for thread in [false, true] {
+            let mut sink = TraceSink::with_hash_thread(None, false, thread);
+            let mut reference = Fnv64::default();
+            let mut bytes = Vec::new();
+            for i in 0..40_000u64 {
+                let (jid, ns, job, job_index) = jobs[(i % 3) as usize];
+                let (pid, pod, pod_index) = pods[(i % 2) as usize];
+                let node = (i % 5 != 0).then_some((i % 2) as usize);
+                let stamp = (ns == "ns").then_some((job_index, 2, (job_index == 1).then_some(5)));
+                let with_pod = i % 4 != 0;
+                // The canonical encoding, as `HashFields::encode_into` writes it.
+                let mut f = HashFields {
+                    t: i * 1000,
+                    event: if with_pod { "PodReady" } else { "JobCreated" },
+                    names: [None; 8],
+                    ints: [None; 6],
+                    strs: [None; 6],
+                    type_: None,
+                };
+                f.names[0] = Some(ns);
+                if stamp.is_some() {
+                    f.names[1] = Some("js");
+                    f.names[2] = Some("w");
+                }
+                f.names[3] = Some(job);
+                if let Some((ji, ra, jra)) = stamp {
+                    f.ints[0] = Some(i64::from(ji));
+                    f.ints[2] = Some(i64::from(ra));
+                    f.ints[3] = jra.map(i64::from);
+                }
+                if with_pod {
+                    f.names[4] = Some(pod);
+                    f.names[5] = node.map(|n| nodes[n]);
+                    f.ints[1] = (pod_index >= 0).then_some(i64::from(pod_index));
+                }
+                bytes.clear();
+                f.encode_into(&mut bytes);
+                reference.write(&bytes);
+                // The same event through definitions and a compact record.
+                if !sink.job_defined(jid) {
+                    sink.define_job(
+                        jid,
+                        |out| {
+                            encode::str(out, encode::NAMESPACE, ns);
+                            if stamp.is_some() {
+                                encode::str(out, encode::JOBSET, "js");
+                                encode::str(out, encode::REPLICATED_JOB, "w");
+                            }
+                            encode::str(out, encode::JOB, job);
+                        },
+                        stamp,
+                    );
+                }
+                if with_pod {
+                    if !sink.pod_defined(pid) {
+                        sink.define_pod(pid, pod, pod_index);
+                    }
+                    if let Some(n) = node
+                        && !sink.node_defined(n)
+                    {
+                        sink.define_node(n, nodes[n]);
+                    }
+                }
+                sink.emit_object_event(ObjectEvent {
+                    t: f.t,
+                    event: f.event,
+                    job: Some(jid),
+                    pod: with_pod.then_some(pid),
+                    node: node.filter(|_| with_pod),
+                });
+                // Now and then an event that only has its canonical bytes.
+                if i % 7 == 0 {
+                    let raw = HashFields {
+                        t: i,
+                        event: "NodeFailed",
+                        names: [None, None, None, None, None, Some("node-a"), None, None],
+                        ints: [None; 6],
+                        strs: [None, None, None, None, None, Some("crash")],
+                        type_: None,
+                    };
+                    bytes.clear();
+                    raw.encode_into(&mut bytes);
+                    reference.write(&bytes);
+                    sink.emit_encoded(|out| raw.encode_into(out));
+                }
+            }
+            sink.flush();
+            assert_eq!(sink.hash.0, reference.0, "hash thread: {thread}");
+            assert_eq!(sink.count, 40_000 + 40_000 / 7 + 1);
         }
     }
 }

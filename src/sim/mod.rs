@@ -20,7 +20,7 @@ pub mod training;
 
 use crate::controllers::jobset::Decision;
 use crate::scenario::Scenario;
-use crate::trace::{Name, TraceEvent, TraceSink};
+use crate::trace::{Name, ObjectEvent, TraceEvent, TraceSink};
 use crate::units::Millis;
 use queue::{EventQueue, WorkQueue};
 use rand::SeedableRng;
@@ -137,8 +137,6 @@ pub struct World {
     pod_queue: WorkQueue<PodId>,
     sched: scheduler::SchedState,
     pub trace: TraceSink,
-    /// Encoded name fields of recently traced Jobs (the fast trace path).
-    job_names_enc: JobNamesCache,
     rv: u64,
     uid: u64,
     rng_names: ChaCha8Rng,
@@ -192,76 +190,6 @@ fn encode_job_names(out: &mut Vec<u8>, j: &JobObj) {
         encode::str(out, REPLICATED_JOB, &s.rj_name);
     }
     encode::str(out, JOB, &j.name);
-}
-
-/// `encode_job_names` of recently traced Jobs, direct-mapped by Job id. A Job's
-/// names never change and ids are never reused, so an entry is valid for as
-/// long as its id matches; 4,096 slots hold a whole wave of a 2,048-Job JobSet.
-struct JobNamesCache {
-    slots: Vec<(JobId, Vec<u8>)>,
-}
-
-impl Default for JobNamesCache {
-    fn default() -> Self {
-        JobNamesCache {
-            slots: vec![(JobId::MAX, Vec::new()); 4096],
-        }
-    }
-}
-
-impl JobNamesCache {
-    fn get(&mut self, id: JobId, j: &JobObj) -> &[u8] {
-        // The slot count is a power of two.
-        let mask = self.slots.len() - 1;
-        let slot = &mut self.slots[id as usize & mask];
-        if slot.0 != id {
-            slot.0 = id;
-            slot.1.clear();
-            encode_job_names(&mut slot.1, j);
-        }
-        &slot.1
-    }
-}
-
-/// Appends the canonical encoding of a Job or pod event straight from the
-/// store: the same bytes as `World::job_event`/`pod_event` give through
-/// `HashFields::encode_into`, without building the event. `job` is the Job and
-/// its encoded names (`encode_job_names`); `pod` is the pod's name, completion
-/// index (or -1) and node.
-fn encode_job_event(
-    out: &mut Vec<u8>,
-    t: Millis,
-    event: &'static str,
-    job: Option<(&JobObj, &[u8])>,
-    pod: Option<(&str, i32, Option<&str>)>,
-) {
-    use crate::trace::encode::{self, *};
-    out.reserve(256);
-    encode::head(out, t, event);
-    if let Some((_, names)) = job {
-        out.extend_from_slice(names);
-    }
-    if let Some((name, _, node)) = pod {
-        encode::str(out, POD, name);
-        if let Some(n) = node {
-            encode::str(out, NODE, n);
-        }
-    }
-    let stamp = job.and_then(|(j, _)| j.stamp.as_ref());
-    if let Some(s) = stamp {
-        encode::int(out, JOB_INDEX, i64::from(s.job_index));
-    }
-    if let Some((_, index, _)) = pod
-        && index >= 0
-    {
-        encode::int(out, POD_INDEX, i64::from(index));
-    }
-    if let Some(s) = stamp {
-        encode::int(out, RESTART_ATTEMPT, i64::from(s.restart_attempt));
-        if let Some(a) = s.job_restart_attempt {
-            encode::int(out, JOB_RESTART_ATTEMPT, i64::from(a));
-        }
-    }
 }
 
 /// An object uid: `00000000-0000-4000-8000-` and the sequence number as at least 12 hex digits
@@ -319,7 +247,6 @@ impl World {
             pod_queue: WorkQueue::default(),
             sched: scheduler::SchedState::default(),
             trace: TraceSink::with_hash_thread(opts.trace, opts.keep_trace, opts.hash_thread),
-            job_names_enc: JobNamesCache::default(),
             rv: 0,
             uid: 0,
             rng_names: rng_stream(seed, STREAM_APISERVER_NAMES),
@@ -654,9 +581,14 @@ impl World {
             let ev = self.job_event(name, id);
             return self.emit(ev);
         }
-        let t = self.now;
-        let job = self.jobs.get(id).map(|j| (j, self.job_names_enc.get(id, j)));
-        self.trace.emit_encoded(|out| encode_job_event(out, t, name, job, None));
+        let job = self.define_traced_job(id);
+        self.trace.emit_object_event(ObjectEvent {
+            t: self.now,
+            event: name,
+            job,
+            pod: None,
+            node: None,
+        });
     }
 
     /// Emits a pod event with no fields beyond the pod's own (see `emit_job`).
@@ -665,16 +597,42 @@ impl World {
             let ev = self.pod_event(name, id);
             return self.emit(ev);
         }
-        let t = self.now;
-        let Some(p) = self.pods.get(id) else {
-            return self
-                .trace
-                .emit_encoded(|out| encode_job_event(out, t, name, None, None));
+        let mut ev = ObjectEvent {
+            t: self.now,
+            event: name,
+            job: None,
+            pod: None,
+            node: None,
         };
-        let node = p.node.map(|n| &*self.nodes[n].name);
-        let job = self.jobs.get(p.job).map(|j| (j, self.job_names_enc.get(p.job, j)));
-        self.trace
-            .emit_encoded(|out| encode_job_event(out, t, name, job, Some((&p.name, p.index, node))));
+        if let Some(p) = self.pods.get(id) {
+            let job = p.job;
+            if !self.trace.pod_defined(id) {
+                self.trace.define_pod(id, &p.name, p.index);
+            }
+            if let Some(n) = p.node
+                && !self.trace.node_defined(n)
+            {
+                self.trace.define_node(n, &self.nodes[n].name);
+            }
+            ev.pod = Some(id);
+            ev.node = p.node;
+            ev.job = self.define_traced_job(job);
+        }
+        self.trace.emit_object_event(ev);
+    }
+
+    /// Job `id` for an `ObjectEvent`, defined in the trace's record stream if it is
+    /// not yet (`None` if there is no such Job).
+    fn define_traced_job(&mut self, id: JobId) -> Option<JobId> {
+        let j = self.jobs.get(id)?;
+        if !self.trace.job_defined(id) {
+            let stamp = j
+                .stamp
+                .as_ref()
+                .map(|s| (s.job_index, s.restart_attempt, s.job_restart_attempt));
+            self.trace.define_job(id, |out| encode_job_names(out, j), stamp);
+        }
+        Some(id)
     }
 
     /// Nothing needs an owned `TraceEvent`: no trace file or kept trace, no
@@ -752,65 +710,48 @@ impl World {
 mod tests {
     use super::*;
 
-    /// The borrowed fast path hashes exactly what the owned `TraceEvent` would, for every
+    /// The fast path (Job, pod and node definitions, then compact events, rebuilt where
+    /// the hash is taken) hashes exactly what the owned `TraceEvent`s would, for every
     /// Job and pod along a run with restarts, an unscheduled pod and orphaned lookups.
     #[test]
-    fn direct_encodings_equal_the_owned_events() {
+    fn compact_events_hash_as_the_owned_events() {
         let text = "name: f\ncluster:\n  nodePools:\n  - {name: n, count: 3, capacity: {cpu: 1}}\njobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet\n    metadata: {name: js}\n    spec:\n      failurePolicy: {maxRestarts: 2}\n      replicatedJobs:\n      - name: w\n        replicas: 2\n        template:\n          spec:\n            parallelism: 2\n            completions: 2\n            backoffLimit: 0\n            template:\n              spec:\n                restartPolicy: Never\n                containers: [{name: c, image: x, resources: {requests: {cpu: 1}}}]\nworkload:\n- match: {jobIndex: 1, restartAttempt: 0}\n  runFor: 30s\n  exitCode: 3\n- runFor: 1m\n";
         let sc = crate::scenario::parse_scenario(text, std::path::Path::new("f.yaml")).expect("valid scenario");
         let mut w = World::new(Arc::new(sc), RunOptions::default());
+        assert!(w.fast_trace(), "the run takes the fast path");
+        // The events under test go to a sink of their own, swapped in around each one.
+        let mut probe = TraceSink::new(None, false);
+        let mut reference = crate::trace::Fnv64::default();
         let mut checked = 0;
-        // What `emit_pod`/`emit_job` append, against the owned event's encoding.
-        // A small cache, so that entries are evicted and rebuilt along the run.
-        let mut cache = JobNamesCache {
-            slots: vec![(JobId::MAX, Vec::new()); 2],
-        };
-        let mut direct = |w: &World, event: &'static str, job: Option<JobId>, pod: Option<PodId>| {
-            let mut out = Vec::new();
-            let p = pod.and_then(|pid| w.pods.get(pid));
-            let jid = p.map(|p| p.job).or(job);
-            let j = jid.and_then(|jid| w.jobs.get(jid).map(|j| (j, cache.get(jid, j))));
-            match (pod, p) {
-                (Some(_), Some(p)) => {
-                    let node = p.node.map(|n| &*w.nodes[n].name);
-                    encode_job_event(&mut out, w.now, event, j, Some((&*p.name, p.index, node)));
-                }
-                (Some(_), None) => encode_job_event(&mut out, w.now, event, None, None),
-                (None, _) => encode_job_event(&mut out, w.now, event, j, None),
-            }
-            out
-        };
-        let owned = |w: &World, ev: TraceEvent| {
-            let mut f = ev.hash_fields();
+        let mut compare = |w: &mut World, owned: TraceEvent, emit: &dyn Fn(&mut World)| {
+            std::mem::swap(&mut w.trace, &mut probe);
+            emit(w);
+            std::mem::swap(&mut w.trace, &mut probe);
+            let mut f = owned.hash_fields();
             f.t = w.now;
-            let mut out = Vec::new();
-            f.encode_into(&mut out);
-            out
+            let mut bytes = Vec::new();
+            f.encode_into(&mut bytes);
+            reference.write(&bytes);
+            assert_eq!(probe.settled_hash().0, reference.0, "{} at {}", owned.event, w.now);
+            checked += 1;
         };
         while w.step() {
-            for (pid, _) in w.pods.iter() {
-                assert_eq!(
-                    direct(&w, "PodReady", None, Some(pid)),
-                    owned(&w, w.pod_event("PodReady", pid))
-                );
-                checked += 1;
+            let pods: Vec<_> = w.pods.iter().map(|(id, _)| id).collect();
+            for pid in pods {
+                let owned = w.pod_event("PodReady", pid);
+                compare(&mut w, owned, &|w| w.emit_pod("PodReady", pid));
             }
-            for (jid, _) in w.jobs.iter() {
-                assert_eq!(
-                    direct(&w, "JobCreated", Some(jid), None),
-                    owned(&w, w.job_event("JobCreated", jid))
-                );
+            let jobs: Vec<_> = w.jobs.iter().map(|(id, _)| id).collect();
+            for jid in jobs {
+                let owned = w.job_event("JobCreated", jid);
+                compare(&mut w, owned, &|w| w.emit_job("JobCreated", jid));
             }
         }
-        assert_eq!(
-            direct(&w, "PodDeleted", None, Some(u64::MAX)),
-            owned(&w, w.pod_event("PodDeleted", u64::MAX))
-        );
-        assert_eq!(
-            direct(&w, "JobDeleted", Some(u64::MAX), None),
-            owned(&w, w.job_event("JobDeleted", u64::MAX))
-        );
-        assert!(checked > 50, "pods were compared along the run ({checked})");
+        let owned = w.pod_event("PodDeleted", u64::MAX);
+        compare(&mut w, owned, &|w| w.emit_pod("PodDeleted", u64::MAX));
+        let owned = w.job_event("JobDeleted", u64::MAX);
+        compare(&mut w, owned, &|w| w.emit_job("JobDeleted", u64::MAX));
+        assert!(checked > 100, "events were compared along the run ({checked})");
         assert!(
             w.jobsets.iter().all(|(_, j)| j.js.status.restarts >= 1),
             "the run restarted"
