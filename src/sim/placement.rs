@@ -98,7 +98,7 @@ pub struct TopoIndex {
 
 impl TopoIndex {
     /// Starts indexing `key` (once): nodes by domain and the bound pods already there.
-    pub fn ensure_key(&mut self, key: &Name, nodes: &[NodeObj], node_key: &[Option<u64>], pods: &Slab<PodObj>) {
+    pub fn ensure_key(&mut self, key: &Name, nodes: &[NodeObj], node_key: &[Option<u64>], pods: &InlineSlab<PodObj>) {
         if self.keys.contains_key(key) {
             return;
         }
