@@ -569,7 +569,7 @@ impl World {
             }
         }
         buf.extend(suffix.iter().map(|&b| char::from(b)));
-        let name = Name::from(buf.as_str());
+        let name = self.sched.pod_name(buf);
         let priority = match (
             j.pod_template.spec.priority,
             j.pod_template.spec.priority_class_name.as_deref(),

@@ -291,6 +291,7 @@ impl World {
                 }
             }
         }
+        self.sched.recycle_name(p.name);
         self.pod_changed(p.job);
         self.maybe_remove_job(p.job);
     }
