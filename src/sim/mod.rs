@@ -408,7 +408,7 @@ impl World {
                     ready: true,
                     alive: true,
                     cordoned: false,
-                    pods: BTreeSet::new(),
+                    pods: NodePods::default(),
                     epoch: 0,
                 });
             }

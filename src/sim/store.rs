@@ -767,9 +767,104 @@ pub struct NodeObj {
     pub alive: bool,
     /// Cordoned for maintenance (unschedulable).
     pub cordoned: bool,
-    pub pods: BTreeSet<PodId>,
+    pub pods: NodePods,
     /// Generation for recovery timers.
     pub epoch: u32,
+}
+
+/// The pods bound to a node, in id order (as a `BTreeSet` of them would hold them): a
+/// sorted small vector inside the node, since a node holds a few pods (one, for a
+/// whole-node training pod) and each bind and release changes it. Pods mostly come in
+/// id order, so an insert is mostly a push.
+#[derive(Debug, Default)]
+pub struct NodePods(smallvec::SmallVec<[PodId; 2]>);
+
+impl NodePods {
+    /// Adds the pod; false if it was there.
+    pub fn insert(&mut self, pid: PodId) -> bool {
+        if self.0.last().is_none_or(|l| *l < pid) {
+            self.0.push(pid);
+            return true;
+        }
+        match self.0.binary_search(&pid) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, pid);
+                true
+            }
+        }
+    }
+    /// Removes the pod; false if it was not there.
+    pub fn remove(&mut self, pid: &PodId) -> bool {
+        match self.0.binary_search(pid) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    pub fn contains(&self, pid: &PodId) -> bool {
+        self.0.binary_search(pid).is_ok()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, PodId> {
+        self.0.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a NodePods {
+    type Item = &'a PodId;
+    type IntoIter = std::slice::Iter<'a, PodId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod node_pods_tests {
+    use super::*;
+
+    /// `NodePods` holds, orders and reports its pods as a `BTreeSet` of them would.
+    #[test]
+    fn node_pods_behave_as_an_ordered_set() {
+        let mut pods = NodePods::default();
+        let mut set = BTreeSet::new();
+        let ops: [(bool, PodId); 14] = [
+            (true, 5),
+            (true, 7),
+            (true, 7),
+            (true, 3),
+            (true, 9),
+            (false, 7),
+            (false, 7),
+            (true, 6),
+            (false, 4),
+            (true, 1),
+            (false, 1),
+            (false, 9),
+            (true, 12),
+            (false, 3),
+        ];
+        for (add, p) in ops {
+            if add {
+                assert_eq!(pods.insert(p), set.insert(p));
+            } else {
+                assert_eq!(pods.remove(&p), set.remove(&p));
+            }
+            assert!(pods.iter().eq(set.iter()));
+            assert!((&pods).into_iter().eq(set.iter()));
+            assert_eq!((pods.len(), pods.is_empty()), (set.len(), set.is_empty()));
+            for q in 0..14 {
+                assert_eq!(pods.contains(&q), set.contains(&q));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
