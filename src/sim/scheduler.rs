@@ -502,10 +502,10 @@ impl World {
         self.pods.get_mut(pid).expect("exists").nominated = Some(n);
         for v in victims {
             if let Some(vp) = self.pods.get_mut(v) {
-                vp.disruption = Some((
+                vp.disruption = Some(Box::new((
                     "PreemptionByScheduler".into(),
                     "default-scheduler: preempting to accommodate a higher priority pod".into(),
-                ));
+                )));
             }
             let mut ev = self.pod_event("PodPreempted", v);
             ev.reason = Some("PreemptionByScheduler".into());

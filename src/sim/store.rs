@@ -701,8 +701,9 @@ pub struct PodObj {
     pub restart_count: u32,
     pub exit_code: Option<i32>,
     pub deletion: Option<Millis>,
-    /// `DisruptionTarget` condition (reason, message).
-    pub disruption: Option<(String, String)>,
+    /// `DisruptionTarget` condition (reason, message); boxed, as few pods get one
+    /// (a smaller pod is fewer cache lines to touch).
+    pub disruption: Option<Box<(String, String)>>,
     /// The Job controller has counted this pod's termination (finalizer removed).
     pub counted: bool,
     /// Generation for kubelet timers (lazy cancellation).
