@@ -194,7 +194,7 @@ impl World {
             }
         }
         // A conflicting status write leaves the finalizers in place (hardship).
-        if !self.mute_job_status {
+        if !self.mute_job_status && !gone.is_empty() {
             for pid in gone {
                 self.remove_pod(pid);
             }
@@ -285,20 +285,24 @@ impl World {
         }
 
         // Failure criteria, in upstream order.
-        let restart_on_failure = j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure");
         let completions = j.completions;
-        // backoffLimit: failed pods (all policies), or container restarts of live pods under OnFailure.
+        // backoffLimit: failed pods (all policies), or container restarts of live pods under OnFailure
+        // (the restart policy is read only when there are restarts: with none, they cannot pass the limit).
         let past_backoff = i64::from(j.status.failed) > i64::from(limit)
-            || (restart_on_failure
-                && ((limit == 0 && restarts_live > 0) || (limit > 0 && restarts_live >= limit as u64)));
+            || (restarts_live > 0
+                && ((limit == 0) || (limit > 0 && restarts_live >= limit as u64))
+                && j.pod_template.spec.restart_policy.as_deref() == Some("OnFailure"));
         let past_deadline = matches!(
             (active_deadline_seconds, j.status.start_time),
             (Some(ads), Some(start)) if now >= start + (ads.max(0) as u64) * 1000
         );
         let failed_indexes = j.status.failed_indexes.len() as i64;
-        let all_indexes_done = completions.is_some_and(|c| {
-            (0..c).all(|i| j.status.completed_indexes.contains(&i) || j.status.failed_indexes.contains(&i))
-        });
+        // Needed only once an index failed under per-index backoff.
+        let all_indexes_done = || {
+            completions.is_some_and(|c| {
+                (0..c).all(|i| j.status.completed_indexes.contains(&i) || j.status.failed_indexes.contains(&i))
+            })
+        };
         let failure: Option<(&str, String)> = if let Some(m) = fail_job {
             Some((JOB_REASON_POD_FAILURE_POLICY, m))
         } else if past_backoff {
@@ -307,7 +311,7 @@ impl World {
             Some((JOB_REASON_DEADLINE, JOB_MSG_DEADLINE.into()))
         } else if per_index.is_some() && max_failed_indexes.is_some_and(|m| failed_indexes > i64::from(m)) {
             Some((JOB_REASON_MAX_FAILED_INDEXES, JOB_MSG_MAX_FAILED_INDEXES.into()))
-        } else if per_index.is_some() && failed_indexes > 0 && all_indexes_done {
+        } else if per_index.is_some() && failed_indexes > 0 && all_indexes_done() {
             Some((JOB_REASON_FAILED_INDEXES, JOB_MSG_FAILED_INDEXES.into()))
         } else {
             None
@@ -355,24 +359,30 @@ impl World {
             let slots = (wanted - active.len() as i32).max(0);
             if slots > 0 {
                 if indexed {
+                    // The first `slots` indexes that are neither completed, failed nor held by a
+                    // live pod (one not being deleted, unless replacement waits for failure). The
+                    // pods are ordered by index: one pass over them alongside the indexes.
                     let c = completions.unwrap_or(1);
-                    let busy: SmallVec<[i32; 4]> = j
-                        .pods
-                        .iter()
-                        .filter(|(_, p)| {
-                            let p = self.pods.get(*p).expect("exists");
-                            !p.phase.terminal() && (p.deletion.is_none() || replacement_failed)
-                        })
-                        .map(|(i, _)| *i)
-                        .collect();
-                    to_create = (0..c)
-                        .filter(|i| {
-                            !j.status.completed_indexes.contains(i)
-                                && !j.status.failed_indexes.contains(i)
-                                && !busy.contains(i)
-                        })
-                        .take(slots as usize)
-                        .collect();
+                    let mut owned = j.pods.iter().peekable();
+                    for i in 0..c {
+                        if to_create.len() == slots as usize {
+                            break;
+                        }
+                        let mut busy = false;
+                        while let Some(&&(pi, pid)) = owned.peek() {
+                            if pi > i {
+                                break;
+                            }
+                            if pi == i {
+                                let p = self.pods.get(pid).expect("exists");
+                                busy |= !p.phase.terminal() && (p.deletion.is_none() || replacement_failed);
+                            }
+                            owned.next();
+                        }
+                        if !busy && !j.status.completed_indexes.contains(&i) && !j.status.failed_indexes.contains(&i) {
+                            to_create.push(i);
+                        }
+                    }
                 } else {
                     // The pods are ordered by index: the last has the highest.
                     let next = j.pods.last().map_or(0, |(i, _)| *i + 1);
@@ -569,7 +579,7 @@ impl World {
             }
         }
         buf.extend(suffix.iter().map(|&b| char::from(b)));
-        let name = Name::from(buf.as_str());
+        let name = self.sched.pod_name(buf);
         let priority = match (
             j.pod_template.spec.priority,
             j.pod_template.spec.priority_class_name.as_deref(),

@@ -291,6 +291,7 @@ impl World {
                 }
             }
         }
+        self.sched.recycle_name(p.name);
         self.pod_changed(p.job);
         self.maybe_remove_job(p.job);
     }
@@ -350,7 +351,10 @@ impl World {
             }
             if drain {
                 if p.deletion.is_none() {
-                    p.disruption = Some(("EvictionByEvictionAPI".into(), "Eviction API: evicting".into()));
+                    p.disruption = Some(Box::new((
+                        "EvictionByEvictionAPI".into(),
+                        "Eviction API: evicting".into(),
+                    )));
                     let mut ev = self.pod_event("PodEvicted", pid);
                     ev.reason = Some("EvictionByEvictionAPI".into());
                     self.emit(ev);
@@ -433,10 +437,10 @@ impl World {
         if p.node.is_some_and(|n| self.nodes[n].ready) {
             return;
         }
-        p.disruption = Some((
+        p.disruption = Some(Box::new((
             "DeletionByTaintManager".into(),
             "Taint manager: deleting due to NoExecute taint".into(),
-        ));
+        )));
         let mut ev = self.pod_event("PodEvicted", pid);
         ev.reason = Some("DeletionByTaintManager".into());
         self.emit(ev);

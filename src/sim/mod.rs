@@ -123,7 +123,7 @@ pub struct World {
     pub jobset_names: BTreeMap<(String, String), JobSetId>,
     pub jobs: JobSlab,
     pub job_names: NameIndex,
-    pub pods: Slab<PodObj>,
+    pub pods: InlineSlab<PodObj>,
     pub services: BTreeMap<(String, String), ServiceObj>,
     /// PersistentVolumeClaims by (namespace, name) (src/sim/lifecycle.rs).
     pub pvcs: BTreeMap<(String, String), PvcObj>,
@@ -236,7 +236,7 @@ impl World {
             jobset_names: BTreeMap::new(),
             jobs: JobSlab::default(),
             job_names: NameIndex::default(),
-            pods: Slab::default(),
+            pods: InlineSlab::default(),
             services: BTreeMap::new(),
             pvcs: BTreeMap::new(),
             nodes: Vec::new(),
@@ -332,7 +332,7 @@ impl World {
                     ready: true,
                     alive: true,
                     cordoned: false,
-                    pods: BTreeSet::new(),
+                    pods: NodePods::default(),
                     epoch: 0,
                 });
             }

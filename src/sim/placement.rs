@@ -98,7 +98,7 @@ pub struct TopoIndex {
 
 impl TopoIndex {
     /// Starts indexing `key` (once): nodes by domain and the bound pods already there.
-    pub fn ensure_key(&mut self, key: &Name, nodes: &[NodeObj], node_key: &[Option<u64>], pods: &Slab<PodObj>) {
+    pub fn ensure_key(&mut self, key: &Name, nodes: &[NodeObj], node_key: &[Option<u64>], pods: &InlineSlab<PodObj>) {
         if self.keys.contains_key(key) {
             return;
         }
@@ -433,7 +433,10 @@ impl World {
         for f in followers {
             let Some(fp) = self.pods.get_mut(f) else { continue };
             if fp.disruption.is_none() {
-                fp.disruption = Some((REASON_PLACEMENT_VIOLATION.into(), MSG_PLACEMENT_VIOLATION.into()));
+                fp.disruption = Some(Box::new((
+                    REASON_PLACEMENT_VIOLATION.into(),
+                    MSG_PLACEMENT_VIOLATION.into(),
+                )));
             }
             if fp.deletion.is_none() {
                 let mut ev = self.pod_event("PodEvicted", f);

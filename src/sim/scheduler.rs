@@ -39,10 +39,18 @@ pub struct SchedState {
     // The boxes are what is reused (a pod holds its placement boxed), hence the Vec of boxes.
     #[allow(clippy::vec_box)]
     spare_placements: Vec<Box<super::placement::PodPlacement>>,
+    /// Names of removed pods that nothing else holds, by length (at most `SPARE_NAMES`
+    /// in all): a new pod's name of the same length is written into one instead of
+    /// allocating (pods of a Job's next attempt have names of the same lengths).
+    spare_names: Vec<Vec<Name>>,
+    spare_name_count: usize,
 }
 
 /// How many placement boxes of removed pods `SchedState` keeps for reuse.
 const SPARE_PLACEMENTS: usize = 4096;
+/// How many names of removed pods `SchedState` keeps for reuse, and the longest kept.
+const SPARE_NAMES: usize = 4096;
+const SPARE_NAME_MAX_LEN: usize = 96;
 
 impl SchedState {
     pub fn init(&mut self, nodes: &[NodeObj], pools: usize) {
@@ -74,6 +82,31 @@ impl SchedState {
         if self.spare_placements.len() < SPARE_PLACEMENTS {
             self.spare_placements.push(b);
         }
+    }
+
+    /// A new pod's name: a kept name of the same length, overwritten, or a new allocation.
+    pub(super) fn pod_name(&mut self, s: &str) -> Name {
+        let Some(mut n) = self.spare_names.get_mut(s.len()).and_then(|b| b.pop()) else {
+            return Name::from(s);
+        };
+        self.spare_name_count -= 1;
+        let dst = Rc::get_mut(&mut n).expect("only unshared names are kept");
+        // SAFETY: `s` is valid UTF-8 of exactly `dst`'s length and replaces all of its bytes.
+        unsafe { dst.as_bytes_mut() }.copy_from_slice(s.as_bytes());
+        n
+    }
+
+    /// Keeps a removed pod's name for reuse if nothing else holds it (else it is just dropped).
+    pub(super) fn recycle_name(&mut self, mut n: Name) {
+        let len = n.len();
+        if self.spare_name_count >= SPARE_NAMES || len > SPARE_NAME_MAX_LEN || Rc::get_mut(&mut n).is_none() {
+            return;
+        }
+        if self.spare_names.len() <= len {
+            self.spare_names.resize_with(len + 1, Vec::new);
+        }
+        self.spare_names[len].push(n);
+        self.spare_name_count += 1;
     }
 
     pub fn next_seq(&mut self) -> u64 {
@@ -469,10 +502,10 @@ impl World {
         self.pods.get_mut(pid).expect("exists").nominated = Some(n);
         for v in victims {
             if let Some(vp) = self.pods.get_mut(v) {
-                vp.disruption = Some((
+                vp.disruption = Some(Box::new((
                     "PreemptionByScheduler".into(),
                     "default-scheduler: preempting to accommodate a higher priority pod".into(),
-                ));
+                )));
             }
             let mut ev = self.pod_event("PodPreempted", v);
             ev.reason = Some("PreemptionByScheduler".into());
@@ -583,6 +616,39 @@ mod tests {
             s.recycle_placement(Box::default());
         }
         assert_eq!(s.spare_placements.len(), SPARE_PLACEMENTS, "the pool is bounded");
+    }
+
+    /// A removed pod's unshared name is rewritten for a new pod of the same name length;
+    /// a shared name is not kept, and no more than `SPARE_NAMES` are.
+    #[test]
+    fn pod_names_are_reused_only_when_unshared_and_of_the_same_length() {
+        let mut s = SchedState::default();
+        let a = s.pod_name("js-w-0-0-abcde");
+        assert_eq!(&*a, "js-w-0-0-abcde");
+        let addr = a.as_ptr();
+        s.recycle_name(a);
+        let b = s.pod_name("js-w-0-0-vwxyz1");
+        assert_eq!(&*b, "js-w-0-0-vwxyz1");
+        assert_ne!(b.as_ptr(), addr, "another length: a new allocation");
+        let c = s.pod_name("js-w-1-0-fghjk");
+        assert_eq!(&*c, "js-w-1-0-fghjk");
+        assert_eq!(c.as_ptr(), addr, "the kept name is rewritten");
+        let held = c.clone();
+        s.recycle_name(c);
+        let d = s.pod_name("js-w-2-0-lmnpq");
+        assert_eq!(
+            (&*d, &*held),
+            ("js-w-2-0-lmnpq", "js-w-1-0-fghjk"),
+            "a shared name is left alone"
+        );
+        assert_ne!(d.as_ptr(), addr);
+        for i in 0..SPARE_NAMES + 10 {
+            s.recycle_name(Name::from(format!("name-{:05}", i % 100_000).as_str()));
+        }
+        assert_eq!(s.spare_name_count, SPARE_NAMES, "the pool is bounded");
+        let mut s = SchedState::default();
+        s.recycle_name(Name::from("x".repeat(SPARE_NAME_MAX_LEN + 1).as_str()));
+        assert_eq!(s.spare_name_count, 0, "overlong names are not kept");
     }
 
     /// The bucketed pool index iterates exactly like a set of (score, node id) pairs

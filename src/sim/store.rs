@@ -211,6 +211,118 @@ fn refresh_row(row: &mut ChildJob, j: &JobObj) {
     row.deleting = j.deletion.is_some();
 }
 
+/// A [`Slab`] that keeps its objects in its slots rather than one box each: for the
+/// pods, made and removed by the tens of thousands, this saves an allocation and a
+/// free per object and a pointer to follow on every lookup. Same ids and window as
+/// [`Slab`]; `remove` moves the object out.
+#[derive(Debug)]
+pub struct InlineSlab<T> {
+    /// Slot `i` holds id `base + i`.
+    slots: std::collections::VecDeque<Option<T>>,
+    base: u64,
+    live: usize,
+}
+
+impl<T> Default for InlineSlab<T> {
+    fn default() -> Self {
+        InlineSlab {
+            slots: std::collections::VecDeque::new(),
+            base: 0,
+            live: 0,
+        }
+    }
+}
+
+impl<T> InlineSlab<T> {
+    pub fn insert(&mut self, v: T) -> u64 {
+        let id = self.base + self.slots.len() as u64;
+        self.slots.push_back(Some(v));
+        self.live += 1;
+        id
+    }
+    fn slot(&self, id: u64) -> Option<usize> {
+        id.checked_sub(self.base)
+            .map(|i| i as usize)
+            .filter(|i| *i < self.slots.len())
+    }
+    pub fn get(&self, id: u64) -> Option<&T> {
+        self.slot(id).and_then(|i| self.slots[i].as_ref())
+    }
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
+        self.slot(id).and_then(|i| self.slots[i].as_mut())
+    }
+    pub fn remove(&mut self, id: u64) -> Option<T> {
+        let i = self.slot(id)?;
+        let v = self.slots[i].take()?;
+        self.live -= 1;
+        // Drop dead slots at the front so the window starts at the oldest live id.
+        while self.slots.front().is_some_and(|s| s.is_none()) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        Some(v)
+    }
+    /// Live objects in id (creation) order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
+        let base = self.base;
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, s)| s.as_ref().map(|v| (base + i as u64, v)))
+    }
+    pub fn len(&self) -> usize {
+        self.live
+    }
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+}
+
+#[cfg(test)]
+mod inline_slab_tests {
+    use super::*;
+
+    /// `InlineSlab` hands out the ids, lookups and iteration order a boxed `Slab` does.
+    #[test]
+    fn inline_slab_behaves_as_the_boxed_slab() {
+        let mut a: InlineSlab<String> = InlineSlab::default();
+        let mut b: Slab<String> = Slab::default();
+        let mut ids = Vec::new();
+        for step in 0..200u64 {
+            if step % 3 != 2 {
+                let v = format!("v{step}");
+                let id = a.insert(v.clone());
+                assert_eq!(id, b.insert(v));
+                ids.push(id);
+            } else {
+                // Mostly the oldest first (as pods die), sometimes one from the middle, sometimes a dead id.
+                let id = match step % 4 {
+                    0 => ids[ids.len() / 2],
+                    1 => ids[0].saturating_sub(1),
+                    _ => ids[0],
+                };
+                assert_eq!(a.remove(id), b.remove(id).map(|v| *v));
+                ids.retain(|x| *x != id);
+                if ids.is_empty() {
+                    ids.push(id);
+                }
+            }
+            assert_eq!((a.len(), a.is_empty()), (b.len(), b.is_empty()));
+            assert!(a.iter().eq(b.iter()));
+            for id in 0..=step {
+                assert_eq!(a.get(id), b.get(id));
+            }
+            assert_eq!(a.base, b.base, "the window starts at the oldest live id");
+        }
+        if let (Some(x), Some(y)) = (a.get_mut(198), b.get_mut(198)) {
+            x.push('!');
+            y.push('!');
+        }
+        assert!(a.iter().eq(b.iter()));
+        assert!(a.get(10_000).is_none() && a.remove(10_000).is_none());
+    }
+}
+
 /// Object ids by (namespace, name), looked up without building owned keys
 /// (names are shared `Name`s). A hash index: it is only ever looked up, never
 /// iterated, so its order cannot reach any output (crates-and-style.md §1.10).
@@ -747,8 +859,9 @@ pub struct PodObj {
     pub restart_count: u32,
     pub exit_code: Option<i32>,
     pub deletion: Option<Millis>,
-    /// `DisruptionTarget` condition (reason, message).
-    pub disruption: Option<(String, String)>,
+    /// `DisruptionTarget` condition (reason, message); boxed, as few pods get one
+    /// (a smaller pod is fewer cache lines to touch).
+    pub disruption: Option<Box<(String, String)>>,
     /// The Job controller has counted this pod's termination (finalizer removed).
     pub counted: bool,
     /// Generation for kubelet timers (lazy cancellation).
@@ -813,9 +926,104 @@ pub struct NodeObj {
     pub alive: bool,
     /// Cordoned for maintenance (unschedulable).
     pub cordoned: bool,
-    pub pods: BTreeSet<PodId>,
+    pub pods: NodePods,
     /// Generation for recovery timers.
     pub epoch: u32,
+}
+
+/// The pods bound to a node, in id order (as a `BTreeSet` of them would hold them): a
+/// sorted small vector inside the node, since a node holds a few pods (one, for a
+/// whole-node training pod) and each bind and release changes it. Pods mostly come in
+/// id order, so an insert is mostly a push.
+#[derive(Debug, Default)]
+pub struct NodePods(smallvec::SmallVec<[PodId; 2]>);
+
+impl NodePods {
+    /// Adds the pod; false if it was there.
+    pub fn insert(&mut self, pid: PodId) -> bool {
+        if self.0.last().is_none_or(|l| *l < pid) {
+            self.0.push(pid);
+            return true;
+        }
+        match self.0.binary_search(&pid) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, pid);
+                true
+            }
+        }
+    }
+    /// Removes the pod; false if it was not there.
+    pub fn remove(&mut self, pid: &PodId) -> bool {
+        match self.0.binary_search(pid) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    pub fn contains(&self, pid: &PodId) -> bool {
+        self.0.binary_search(pid).is_ok()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, PodId> {
+        self.0.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a NodePods {
+    type Item = &'a PodId;
+    type IntoIter = std::slice::Iter<'a, PodId>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod node_pods_tests {
+    use super::*;
+
+    /// `NodePods` holds, orders and reports its pods as a `BTreeSet` of them would.
+    #[test]
+    fn node_pods_behave_as_an_ordered_set() {
+        let mut pods = NodePods::default();
+        let mut set = BTreeSet::new();
+        let ops: [(bool, PodId); 14] = [
+            (true, 5),
+            (true, 7),
+            (true, 7),
+            (true, 3),
+            (true, 9),
+            (false, 7),
+            (false, 7),
+            (true, 6),
+            (false, 4),
+            (true, 1),
+            (false, 1),
+            (false, 9),
+            (true, 12),
+            (false, 3),
+        ];
+        for (add, p) in ops {
+            if add {
+                assert_eq!(pods.insert(p), set.insert(p));
+            } else {
+                assert_eq!(pods.remove(&p), set.remove(&p));
+            }
+            assert!(pods.iter().eq(set.iter()));
+            assert!((&pods).into_iter().eq(set.iter()));
+            assert_eq!((pods.len(), pods.is_empty()), (set.len(), set.is_empty()));
+            for q in 0..14 {
+                assert_eq!(pods.contains(&q), set.contains(&q));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

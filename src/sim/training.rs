@@ -21,10 +21,40 @@ pub struct TrainState {
     pub accruing_since: Option<Millis>,
     pub epoch: u32,
     pub done: bool,
-    /// Ready pods by JobSet restart attempt.
-    pub ready: BTreeMap<i32, u32>,
+    /// Ready pods by JobSet restart attempt, in attempt order (mostly the newest is counted).
+    pub ready: Vec<(i32, u32)>,
     pub expected: u32,
     pub checkpoints: u64,
+    /// The JobSet object last found under this state's name: its pods find the state
+    /// without a name lookup while it is the only training state.
+    pub jobset_id: Option<JobSetId>,
+}
+
+impl TrainState {
+    /// The ready count of an attempt (0 when first counted).
+    fn ready_mut(&mut self, attempt: i32) -> &mut u32 {
+        let i = match self.ready.last() {
+            Some((a, _)) if *a == attempt => self.ready.len() - 1,
+            _ => match self.ready.binary_search_by_key(&attempt, |(a, _)| *a) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.ready.insert(i, (attempt, 0));
+                    i
+                }
+            },
+        };
+        &mut self.ready[i].1
+    }
+}
+
+/// The training state of JobSet `id`, named `name`.
+fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, name: &str) -> Option<&'a mut TrainState> {
+    if states.len() == 1 && states.values().next().is_some_and(|t| t.jobset_id == Some(id)) {
+        return states.values_mut().next();
+    }
+    let ts = states.get_mut(name)?;
+    ts.jobset_id = Some(id);
+    Some(ts)
 }
 
 impl World {
@@ -36,7 +66,15 @@ impl World {
                 .get(pid)
                 .and_then(|p| self.jobs.get(p.job))
                 .and_then(|j| j.stamp.as_ref())
-                .is_some_and(|s| self.training.contains_key(&*s.jobset_name))
+                .is_some_and(|s| {
+                    (self.training.len() == 1
+                        && self
+                            .training
+                            .values()
+                            .next()
+                            .is_some_and(|t| t.jobset_id == Some(s.jobset)))
+                        || self.training.contains_key(&*s.jobset_name)
+                })
     }
 
     /// A pod's Ready condition changed.
@@ -54,16 +92,11 @@ impl World {
         };
         let current = jso.js.status.restarts;
         let expected = expected_pods(&jso.js);
-        let Some(ts) = self.training.get_mut(&*stamp.jobset_name) else {
+        let Some(ts) = state_mut(&mut self.training, stamp.jobset, &stamp.jobset_name) else {
             return;
         };
         ts.expected = expected;
-        // Mostly the newest attempt: the map's last entry, reached without a search.
-        let c = if ts.ready.last_key_value().is_some_and(|(a, _)| *a == attempt) {
-            ts.ready.last_entry().expect("non-empty").into_mut()
-        } else {
-            ts.ready.entry(attempt).or_default()
-        };
+        let c = ts.ready_mut(attempt);
         let was_full = *c == expected;
         if ready {
             *c += 1;
@@ -220,4 +253,48 @@ pub fn expected_pods(js: &crate::api::JobSet) -> u32 {
             (rj.replicas().max(0) as u32) * per as u32
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ready_mut` counts as a map from attempt to count would, in any order of attempts.
+    #[test]
+    fn ready_counts_behave_as_a_map_by_attempt() {
+        let mut ts = TrainState::default();
+        let mut map: BTreeMap<i32, u32> = BTreeMap::new();
+        for (attempt, up) in [
+            (0, true),
+            (0, true),
+            (1, true),
+            (0, false),
+            (3, true),
+            (2, true),
+            (1, false),
+            (3, true),
+        ] {
+            for c in [ts.ready_mut(attempt), map.entry(attempt).or_default()] {
+                *c = if up { *c + 1 } else { c.saturating_sub(1) };
+            }
+            assert_eq!(ts.ready, map.iter().map(|(a, c)| (*a, *c)).collect::<Vec<_>>());
+        }
+    }
+
+    /// A state is found by its JobSet's name, then also by the JobSet's id while it is the only one.
+    #[test]
+    fn training_state_is_found_by_name_and_remembers_the_jobset() {
+        let mut states: BTreeMap<String, TrainState> = BTreeMap::new();
+        states.insert("train".into(), TrainState::default());
+        assert!(state_mut(&mut states, 7, "other").is_none());
+        state_mut(&mut states, 7, "train").expect("by name").checkpoints = 1;
+        assert_eq!(states["train"].jobset_id, Some(7));
+        assert_eq!(state_mut(&mut states, 7, "train").map(|t| t.checkpoints), Some(1));
+        // A recreated JobSet of the same name (a new id) is found by name again.
+        assert!(state_mut(&mut states, 9, "train").is_some());
+        assert_eq!(states["train"].jobset_id, Some(9));
+        states.insert("second".into(), TrainState::default());
+        assert!(state_mut(&mut states, 9, "second").is_some());
+        assert_eq!(state_mut(&mut states, 9, "train").map(|t| t.checkpoints), Some(1));
+    }
 }
