@@ -441,30 +441,41 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
         any_previous: false,
         any_suspended_active: false,
     };
-    let mut last: Option<(&str, Option<usize>)> = None;
-    for j in input.jobs.iter() {
-        let b = classify(j, status, input.gates);
-        match b {
-            Bucket::Failed => out.failed.push(j),
-            Bucket::Successful => out.successful.push(j),
-            Bucket::Previous => out.any_previous = true,
-            Bucket::Active => out.any_suspended_active |= j.suspended,
-        }
-        out.buckets.push(b);
-        let r = match last {
-            Some((name, r)) if std::ptr::eq(name, &*j.rj_name) || name == &*j.rj_name => r,
-            _ => {
-                let r = first_named(input.js, &j.rj_name);
-                last = Some((&*j.rj_name, r));
-                r
+    {
+        let Classified {
+            buckets,
+            rj_statuses,
+            failed,
+            successful,
+            present,
+            any_previous,
+            any_suspended_active,
+        } = &mut out;
+        // The current Job's replicated Job name, with the status and index bitmap it
+        // counts in (if a replicated Job has that name), kept while Jobs share it.
+        type Group<'g> = (&'g mut ReplicatedJobStatus, &'g mut [bool]);
+        let mut cur: Option<(&str, Option<Group<'_>>)> = None;
+        for j in input.jobs.iter() {
+            let b = classify(j, status, input.gates);
+            match b {
+                Bucket::Failed => failed.push(j),
+                Bucket::Successful => successful.push(j),
+                Bucket::Previous => *any_previous = true,
+                Bucket::Active => *any_suspended_active |= j.suspended,
             }
-        };
-        if let Some(g) = r {
-            count_job(&mut out.rj_statuses[g], j, b);
-            if j.job_index >= 0
-                && let Some(slot) = out.present[g].get_mut(j.job_index as usize)
-            {
-                *slot = true;
+            buckets.push(b);
+            let same = matches!(&cur, Some((name, _)) if std::ptr::eq(*name, &*j.rj_name) || **name == *j.rj_name);
+            if !same {
+                let g = first_named(input.js, &j.rj_name);
+                cur = Some((&*j.rj_name, g.map(|g| (&mut rj_statuses[g], &mut present[g][..]))));
+            }
+            if let Some((_, Some((s, present)))) = &mut cur {
+                count_job(s, j, b);
+                if j.job_index >= 0
+                    && let Some(slot) = present.get_mut(j.job_index as usize)
+                {
+                    *slot = true;
+                }
             }
         }
     }
