@@ -511,8 +511,8 @@ impl Replay {
                     let job = (flags & rec::HAS_JOB != 0).then(|| &self.jobs[job]);
                     let pod = (flags & rec::HAS_POD != 0).then(|| &self.pods[pod]);
                     let node = (flags & rec::HAS_NODE != 0).then(|| &self.nodes[node]);
-                    // `encode_job_event`'s order: head, Job names, pod and node, then the
-                    // integers in tag order.
+                    // As the owned event encodes (`HashFields::encode_into`): the head, the
+                    // Job's names, the pod and node, then the integers in tag order.
                     let h = &mut self.state;
                     h.write(&t.to_le_bytes());
                     h.write(event);
