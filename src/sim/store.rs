@@ -8,71 +8,43 @@ use crate::units::Millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-/// A slab of objects; ids are never reused within a run (the id is a creation
-/// sequence number). Storage is a window of slots from the oldest live id to
-/// the newest: objects die roughly in creation order, so the window stays close
-/// to the live count while `get` is an index, not a tree search.
+/// A slab of boxed objects (an [`InlineSlab`] of boxes, for objects too large to
+/// move in and out of a slot); ids are never reused within a run (the id is a
+/// creation sequence number). Storage is a window of slots from the oldest live
+/// id to the newest: objects die roughly in creation order, so the window stays
+/// close to the live count while `get` is an index, not a tree search.
 #[derive(Debug)]
-pub struct Slab<T> {
-    /// Slot `i` holds id `base + i`.
-    slots: std::collections::VecDeque<Option<Box<T>>>,
-    base: u64,
-    live: usize,
-}
+pub struct Slab<T>(InlineSlab<Box<T>>);
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab {
-            slots: std::collections::VecDeque::new(),
-            base: 0,
-            live: 0,
-        }
+        Slab(InlineSlab::default())
     }
 }
 
 impl<T> Slab<T> {
     pub fn insert(&mut self, v: T) -> u64 {
-        let id = self.base + self.slots.len() as u64;
-        self.slots.push_back(Some(Box::new(v)));
-        self.live += 1;
-        id
-    }
-    fn slot(&self, id: u64) -> Option<usize> {
-        id.checked_sub(self.base)
-            .map(|i| i as usize)
-            .filter(|i| *i < self.slots.len())
+        self.0.insert(Box::new(v))
     }
     pub fn get(&self, id: u64) -> Option<&T> {
-        self.slot(id).and_then(|i| self.slots[i].as_deref())
+        self.0.get(id).map(|b| &**b)
     }
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        self.slot(id).and_then(|i| self.slots[i].as_deref_mut())
+        self.0.get_mut(id).map(|b| &mut **b)
     }
     /// Removes and returns the object, still boxed (moving it out would copy it).
     pub fn remove(&mut self, id: u64) -> Option<Box<T>> {
-        let i = self.slot(id)?;
-        let v = self.slots[i].take()?;
-        self.live -= 1;
-        // Drop dead slots at the front so the window starts at the oldest live id.
-        while self.slots.front().is_some_and(|s| s.is_none()) {
-            self.slots.pop_front();
-            self.base += 1;
-        }
-        Some(v)
+        self.0.remove(id)
     }
     /// Live objects in id (creation) order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
-        let base = self.base;
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, s)| s.as_deref().map(|v| (base + i as u64, v)))
+        self.0.iter().map(|(id, b)| (id, &**b))
     }
     pub fn len(&self) -> usize {
-        self.live
+        self.0.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.0.is_empty()
     }
 }
 
@@ -211,10 +183,10 @@ fn refresh_row(row: &mut ChildJob, j: &JobObj) {
     row.deleting = j.deletion.is_some();
 }
 
-/// A [`Slab`] that keeps its objects in its slots rather than one box each: for the
-/// pods, made and removed by the tens of thousands, this saves an allocation and a
-/// free per object and a pointer to follow on every lookup. Same ids and window as
-/// [`Slab`]; `remove` moves the object out.
+/// Objects by id in a window of slots from the oldest live id, the objects in their
+/// slots (a [`Slab`] boxes them). For the pods, made and removed by the tens of
+/// thousands, this saves an allocation and a free per object and a pointer to
+/// follow on every lookup; `remove` moves the object out.
 #[derive(Debug)]
 pub struct InlineSlab<T> {
     /// Slot `i` holds id `base + i`.
@@ -312,7 +284,7 @@ mod inline_slab_tests {
             for id in 0..=step {
                 assert_eq!(a.get(id), b.get(id));
             }
-            assert_eq!(a.base, b.base, "the window starts at the oldest live id");
+            assert_eq!(a.base, b.0.base, "the window starts at the oldest live id");
         }
         if let (Some(x), Some(y)) = (a.get_mut(198), b.get_mut(198)) {
             x.push('!');
