@@ -440,6 +440,7 @@ impl World {
         true
     }
 
+    #[inline(always)]
     fn dispatch(&mut self, ev: Ev) {
         match ev {
             Ev::Submit(i) => self.submit(i),
