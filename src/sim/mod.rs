@@ -530,7 +530,7 @@ impl World {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn enqueue_job(&mut self, id: JobId, delay: Millis) {
         if self
             .hardship
