@@ -155,7 +155,17 @@ impl World {
 
     /// A watch notification for a JobSet: its controller reconciles after
     /// `controllerDelay` (plus the watch lag under hardship).
+    #[inline]
     pub(super) fn notify_jobset(&mut self, id: JobSetId) {
+        if self.hardship.is_none() {
+            return self.enqueue_jobset(id, self.sc.timing.controller_delay);
+        }
+        self.notify_jobset_lagged(id);
+    }
+
+    /// `notify_jobset` under hardship (out of line: the common path stays small).
+    #[inline(never)]
+    fn notify_jobset_lagged(&mut self, id: JobSetId) {
         let cd = self.sc.timing.controller_delay;
         let Some(h) = self.hardship.as_mut() else {
             return self.enqueue_jobset(id, cd);
@@ -177,7 +187,17 @@ impl World {
 
     /// A watch notification for a Job (its own writes or its pods'): the Job
     /// controller syncs after `delay` (plus the watch lag under hardship).
+    #[inline]
     pub(super) fn notify_job(&mut self, id: JobId, delay: Millis) {
+        if self.hardship.is_none() {
+            return self.enqueue_job(id, delay);
+        }
+        self.notify_job_lagged(id, delay);
+    }
+
+    /// `notify_job` under hardship (out of line: the common path stays small).
+    #[inline(never)]
+    fn notify_job_lagged(&mut self, id: JobId, delay: Millis) {
         let Some(h) = self.hardship.as_mut() else {
             return self.enqueue_job(id, delay);
         };

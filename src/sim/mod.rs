@@ -340,6 +340,7 @@ impl World {
         self.sched.init(&self.nodes, self.sc.cluster.pools.len());
     }
 
+    #[inline]
     fn push(&mut self, t: Millis, ev: Ev) {
         self.queue.push(t, 0, ev);
     }
@@ -393,13 +394,17 @@ impl World {
 
     /// Processes one event; false when the run is over.
     pub fn step(&mut self) -> bool {
-        // Background processes (random faults, recoveries) do not keep a finished run alive.
-        while self.queue.peek().is_some_and(is_background) && self.all_done() {
-            self.queue.pop();
-        }
-        let Some(t) = self.queue.peek_time() else {
-            self.stop = Some(StopReason::Quiescent);
-            return false;
+        let (t, ev) = loop {
+            let Some((t, ev)) = self.queue.front() else {
+                self.stop = Some(StopReason::Quiescent);
+                return false;
+            };
+            // Background processes (random faults, recoveries) do not keep a finished run alive.
+            if is_background(&ev) && self.all_done() {
+                self.queue.skip_front();
+                continue;
+            }
+            break (t, ev);
         };
         if t > self.sc.horizon {
             self.stop = Some(StopReason::Horizon);
@@ -409,11 +414,21 @@ impl World {
             self.stop = Some(StopReason::MaxEvents);
             return false;
         }
-        let e = self.queue.pop().expect("peeked");
-        debug_assert!(e.t >= self.now, "time never goes back");
-        self.now = e.t;
+        self.queue.skip_front();
+        debug_assert!(t >= self.now, "time never goes back");
+        self.now = t;
         self.events_processed += 1;
-        self.dispatch(e.ev);
+        self.dispatch(ev);
+        if self.invariants.is_some() {
+            return self.check_invariants();
+        }
+        true
+    }
+
+    /// Runs the invariant checker after an event; false (and the run stops) on a violation.
+    #[cold]
+    #[inline(never)]
+    fn check_invariants(&mut self) -> bool {
         if let Some(mut c) = self.invariants.take() {
             let r = c.check(self);
             self.invariants = Some(c);
@@ -425,6 +440,7 @@ impl World {
         true
     }
 
+    #[inline(always)]
     fn dispatch(&mut self, ev: Ev) {
         match ev {
             Ev::Submit(i) => self.submit(i),
@@ -500,6 +516,7 @@ impl World {
     // ---------------------------------------------------------------- watches
 
     /// A JobSet changed: its controller reconciles after `controllerDelay`.
+    #[inline]
     fn enqueue_jobset(&mut self, id: JobSetId, delay: Millis) {
         if self
             .hardship
@@ -513,6 +530,7 @@ impl World {
         }
     }
 
+    #[inline(always)]
     fn enqueue_job(&mut self, id: JobId, delay: Millis) {
         if self
             .hardship

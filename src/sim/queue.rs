@@ -14,6 +14,22 @@ pub struct Entry<E> {
     pub ev: E,
 }
 
+/// A FIFO bucket: the entries not yet popped are `items[head..]` (popping moves
+/// `head`; a drained bucket is cleared as a whole).
+struct Bucket<E> {
+    items: Vec<E>,
+    head: usize,
+}
+
+impl<E> Default for Bucket<E> {
+    fn default() -> Self {
+        Bucket {
+            items: Vec::new(),
+            head: 0,
+        }
+    }
+}
+
 /// The event queue: a bucket queue. Events with the same (time, class) share
 /// one FIFO bucket, so ties run in insertion order; the buckets are ordered by
 /// (time, class) in a map that only sees one entry per distinct instant. Most
@@ -27,20 +43,23 @@ pub struct EventQueue<E> {
     keys: BTreeMap<(Millis, u8), usize>,
     /// The same buckets as `keys`, for lookups.
     index: FxHashMap<(Millis, u8), usize>,
-    /// Bucket storage; `free` lists the reusable slots.
-    buckets: Vec<VecDeque<E>>,
+    /// Bucket storage; `free` lists the reusable slots. Slot `NONE` is never
+    /// used: it stays empty and stands for "no front bucket".
+    buckets: Vec<Bucket<E>>,
     free: Vec<usize>,
     /// Emptied large buckets (at most `SPARE`), handed to a bucket about to grow
     /// past `SMALL` entries, so a wave's bucket does not regrow from nothing.
-    spare: Vec<VecDeque<E>>,
-    /// The bucket being drained: the smallest key unless `keys` holds a smaller one.
-    front: Option<((Millis, u8), usize)>,
-    /// The buckets of the last few distinct push keys, latest first (a cache
-    /// that skips the map); a freed bucket leaves it.
-    /// Unused entries hold `NO_KEY`.
-    recent: [((Millis, u8), usize); RECENT],
-    /// A push went to `keys` with a key smaller than `front`'s.
-    earlier: bool,
+    spare: Vec<Vec<E>>,
+    /// The bucket being drained (`NONE` if none) and its key: no bucket of
+    /// `keys` has a smaller key.
+    front: usize,
+    front_key: (Millis, u8),
+    /// The times and buckets of the last few distinct class-0 push keys, latest
+    /// first (a cache that skips the map; class-1 pushes are rare and never use
+    /// it); a freed bucket leaves it. Unused entries hold time `Millis::MAX`,
+    /// which pushes at that time never look up.
+    recent_t: [Millis; RECENT],
+    recent_b: [usize; RECENT],
     len: usize,
 }
 
@@ -50,7 +69,9 @@ const RECENT: usize = 4;
 const SMALL: usize = 64;
 /// How many emptied large buckets `EventQueue` keeps for reuse.
 const SPARE: usize = 4;
-/// The key of an unused `recent` entry; pushes never use class `u8::MAX`.
+/// The bucket slot that stands for "no bucket" (always empty).
+const NONE: usize = 0;
+/// The key of no bucket; pushes never use class `u8::MAX`.
 const NO_KEY: (Millis, u8) = (Millis::MAX, u8::MAX);
 
 impl<E> Default for EventQueue<E> {
@@ -58,180 +79,211 @@ impl<E> Default for EventQueue<E> {
         EventQueue {
             keys: BTreeMap::new(),
             index: FxHashMap::default(),
-            buckets: Vec::new(),
+            buckets: vec![Bucket::default()],
             free: Vec::new(),
             spare: Vec::new(),
-            front: None,
-            recent: [(NO_KEY, 0); RECENT],
-            earlier: false,
+            front: NONE,
+            front_key: NO_KEY,
+            recent_t: [Millis::MAX; RECENT],
+            recent_b: [NONE; RECENT],
             len: 0,
         }
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
+    #[inline]
     pub fn push(&mut self, t: Millis, class: u8, ev: E) {
-        let key = (t, class);
-        self.len += 1;
         debug_assert!(class != u8::MAX, "class u8::MAX is reserved");
-        if let Some(&(_, b)) = self.recent.iter().find(|(k, _)| *k == key) {
-            self.push_to(b, ev);
-            return;
+        self.len += 1;
+        if class == 0 && t != Millis::MAX {
+            for i in 0..RECENT {
+                if self.recent_t[i] == t {
+                    return self.push_to(self.recent_b[i], ev);
+                }
+            }
         }
-        let b = match self.front {
-            Some((k, b)) if k == key => b,
-            _ => {
-                let b = match self.index.get(&key) {
-                    Some(b) => *b,
-                    None => {
-                        let b = match self.free.pop() {
-                            Some(b) => b,
-                            None => {
-                                self.buckets.push(VecDeque::new());
-                                self.buckets.len() - 1
-                            }
-                        };
-                        self.keys.insert(key, b);
-                        self.index.insert(key, b);
-                        if self.front.is_some_and(|(fk, _)| key < fk) {
-                            self.earlier = true;
-                        }
-                        b
-                    }
-                };
-                self.recent.copy_within(0..RECENT - 1, 1);
-                self.recent[0] = (key, b);
-                b
+        self.push_slow(t, class, ev);
+    }
+
+    /// `push` for a key outside the recent-key cache: the front bucket, a bucket
+    /// found through the index, or a new bucket.
+    #[inline(never)]
+    fn push_slow(&mut self, t: Millis, class: u8, ev: E) {
+        let key = (t, class);
+        let b = if self.front != NONE && self.front_key == key {
+            self.front
+        } else if let Some(&b) = self.index.get(&key) {
+            b
+        } else {
+            self.new_bucket(key)
+        };
+        if class == 0 && t != Millis::MAX {
+            self.recent_t.copy_within(0..RECENT - 1, 1);
+            self.recent_b.copy_within(0..RECENT - 1, 1);
+            self.recent_t[0] = t;
+            self.recent_b[0] = b;
+        }
+        self.push_to(b, ev);
+    }
+
+    /// A new, empty bucket for `key`: the front if it comes before the current
+    /// front (which goes back to the map), else a bucket of the map.
+    fn new_bucket(&mut self, key: (Millis, u8)) -> usize {
+        let b = match self.free.pop() {
+            Some(b) => b,
+            None => {
+                self.buckets.push(Bucket::default());
+                self.buckets.len() - 1
             }
         };
-        self.push_to(b, ev);
+        if self.front != NONE && key < self.front_key {
+            let (fk, fb) = (self.front_key, self.front);
+            if self.live(fb) {
+                self.keys.insert(fk, fb);
+                self.index.insert(fk, fb);
+            } else {
+                self.release(fb);
+            }
+            self.front = b;
+            self.front_key = key;
+        } else {
+            self.keys.insert(key, b);
+            self.index.insert(key, b);
+        }
+        b
+    }
+
+    /// Bucket `b` holds entries not yet popped.
+    #[inline]
+    fn live(&self, b: usize) -> bool {
+        let q = &self.buckets[b];
+        q.head < q.items.len()
     }
 
     /// Appends to bucket `b`; a full bucket goes the out-of-line way.
     #[inline]
     fn push_to(&mut self, b: usize, ev: E) {
-        let q = &mut self.buckets[b];
+        let q = &mut self.buckets[b].items;
         if q.len() == q.capacity() {
             return self.push_full(b, ev);
         }
-        q.push_back(ev);
+        q.push(ev);
     }
 
-    /// Appends to a full bucket: one about to grow past `SMALL` takes a spare large
-    /// bucket (its entries move over; the small one is dropped), if one is larger.
+    /// Appends to a full bucket: popped entries are dropped first (the front
+    /// bucket, pushed to at its own instant); a bucket about to grow past `SMALL`
+    /// takes a spare large bucket (its entries move over; the small one is
+    /// dropped), if one is larger.
     #[cold]
     #[inline(never)]
     fn push_full(&mut self, b: usize, ev: E) {
-        let q = &mut self.buckets[b];
-        if q.capacity() >= SMALL
+        let Bucket { items: q, head } = &mut self.buckets[b];
+        if *head > 0 {
+            q.drain(..*head);
+            *head = 0;
+        }
+        if q.len() == q.capacity()
+            && q.capacity() >= SMALL
             && let Some(i) = self.spare.iter().rposition(|s| s.capacity() > q.len())
         {
             let mut big = self.spare.swap_remove(i);
-            big.extend(q.drain(..));
+            big.extend_from_slice(q);
             *q = big;
         }
-        q.push_back(ev);
+        q.push(ev);
     }
 
     /// Makes `front` the bucket with the smallest key; false when the queue is empty.
     #[inline]
     fn settle(&mut self) -> bool {
-        if !self.earlier
-            && let Some((_, b)) = self.front
-            && !self.buckets[b].is_empty()
-        {
-            return true;
-        }
-        self.settle_slow()
+        self.live(self.front) || self.settle_slow()
     }
 
-    /// `settle` when the front bucket is drained or an earlier bucket appeared.
+    /// `settle` when the front bucket is drained: it is freed and the smallest
+    /// bucket of the map becomes the front.
     #[cold]
+    #[inline(never)]
     fn settle_slow(&mut self) -> bool {
-        self.earlier = false;
         loop {
-            match self.front {
-                Some((k, b)) if self.buckets[b].is_empty() => {
-                    self.front = None;
-                    for r in &mut self.recent {
-                        if r.0 == k {
-                            *r = (NO_KEY, 0);
-                        }
-                    }
-                    // A drained wave's bucket gives its room back (thousands of buckets are
-                    // reused); a few large ones are kept as spares for the next waves.
-                    if self.buckets[b].capacity() > SMALL {
-                        let big = std::mem::take(&mut self.buckets[b]);
-                        if self.spare.len() < SPARE {
-                            self.spare.push(big);
-                        }
-                    }
-                    self.free.push(b);
+            if self.front != NONE {
+                if self.live(self.front) {
+                    return true;
                 }
-                Some((k, b)) => {
-                    match self.keys.first_key_value() {
-                        Some((mk, _)) if *mk < k => {
-                            // An earlier bucket appeared: put the front back and take it.
-                            self.keys.insert(k, b);
-                            self.index.insert(k, b);
-                            self.take_first();
-                        }
-                        _ => return true,
-                    }
-                }
-                None => {
-                    if !self.take_first() {
-                        return false;
-                    }
-                }
+                self.release(self.front);
+                self.front = NONE;
+                self.front_key = NO_KEY;
             }
+            let Some((k, b)) = self.keys.pop_first() else {
+                return false;
+            };
+            self.index.remove(&k);
+            self.front = b;
+            self.front_key = k;
         }
     }
 
-    /// Moves the smallest bucket of `keys` to `front`; false when there is none.
-    fn take_first(&mut self) -> bool {
-        self.front = self.keys.pop_first();
-        match self.front {
-            Some((k, _)) => {
-                self.index.remove(&k);
-                true
+    /// Frees drained bucket `b` (not in the map): it leaves the push cache, and
+    /// gives its room back (thousands of buckets are reused) unless it is small;
+    /// a few large ones are kept as spares for the next waves.
+    fn release(&mut self, b: usize) {
+        for i in 0..RECENT {
+            if self.recent_b[i] == b {
+                self.recent_t[i] = Millis::MAX;
+                self.recent_b[i] = NONE;
             }
-            None => false,
         }
+        let q = &mut self.buckets[b];
+        q.items.clear();
+        q.head = 0;
+        if q.items.capacity() > SMALL {
+            let big = std::mem::take(&mut q.items);
+            if self.spare.len() < SPARE {
+                self.spare.push(big);
+            }
+        }
+        self.free.push(b);
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<Entry<E>> {
-        // Fast path: the front bucket is still the smallest and non-empty.
-        if !self.earlier
-            && let Some(((t, class), b)) = self.front
-            && let Some(ev) = self.buckets[b].pop_front()
-        {
-            self.len -= 1;
-            return Some(Entry { t, class, ev });
-        }
-        if !self.settle_slow() {
-            return None;
-        }
-        let ((t, class), b) = self.front.expect("settled");
-        let ev = self.buckets[b].pop_front().expect("settled bucket is non-empty");
-        self.len -= 1;
+        let (t, ev) = self.front()?;
+        let class = self.front_key.1;
+        self.skip_front();
         Some(Entry { t, class, ev })
     }
+
+    /// The next event and its time, left in the queue (`skip_front` drops it).
+    #[inline]
+    pub fn front(&mut self) -> Option<(Millis, E)> {
+        if !self.settle() {
+            return None;
+        }
+        let q = &self.buckets[self.front];
+        Some((self.front_key.0, q.items[q.head]))
+    }
+
+    /// Drops the event `front` returned (nothing if `front` has not settled on one).
+    #[inline]
+    pub fn skip_front(&mut self) {
+        let q = &mut self.buckets[self.front];
+        if q.head < q.items.len() {
+            q.head += 1;
+            self.len -= 1;
+        }
+    }
+
     #[inline]
     pub fn peek(&mut self) -> Option<&E> {
         if !self.settle() {
             return None;
         }
-        let (_, b) = self.front.expect("settled");
-        self.buckets[b].front()
+        let q = &self.buckets[self.front];
+        q.items.get(q.head)
     }
     #[inline]
     pub fn peek_time(&mut self) -> Option<Millis> {
-        if !self.settle() {
-            return None;
-        }
-        self.front.map(|((t, _), _)| t)
+        self.settle().then_some(self.front_key.0)
     }
     pub fn len(&self) -> usize {
         self.len
@@ -527,6 +579,63 @@ mod tests {
         assert_eq!(order, vec![(5, "c"), (7, "b")]);
     }
 
+    /// The front bucket takes pushes at its own instant while it drains (its popped
+    /// entries are dropped when it fills up, so it does not grow), a key before the
+    /// front's becomes the front at once (the partly drained front goes back to the
+    /// map), and pushes at `Millis::MAX` skip the push cache and never reach slot `NONE`.
+    #[test]
+    fn front_bucket_refills_and_yields_to_an_earlier_key() {
+        let mut q = EventQueue::default();
+        for i in 0..4u32 {
+            q.push(10, 1, i);
+        }
+        let e = q.pop().unwrap();
+        assert_eq!((e.t, e.class, e.ev), (10, 1, 0));
+        q.push(10, 0, 100);
+        assert_eq!(q.front_key, (10, 0), "the earlier key is the front at once");
+        assert_eq!(q.keys.get(&(10, 1)).copied(), q.index.get(&(10, 1)).copied());
+        assert!(q.keys.contains_key(&(10, 1)), "the old front is back in the map");
+        let e = q.pop().unwrap();
+        assert_eq!((e.t, e.class, e.ev), (10, 0, 100));
+        for i in 0..300u32 {
+            q.push(10, 0, 1000 + i);
+            assert_eq!(q.peek_time(), Some(10));
+            let e = q.pop().unwrap();
+            assert_eq!((e.t, e.class, e.ev), (10, 0, 1000 + i));
+            assert!(
+                q.buckets[q.front].items.capacity() < 16,
+                "popped entries make room: the front bucket does not grow"
+            );
+        }
+        q.push(Millis::MAX, 0, 7);
+        q.push(20, 0, 5);
+        q.push(Millis::MAX, 0, 8);
+        assert!(
+            q.recent_t
+                .iter()
+                .zip(&q.recent_b)
+                .all(|(&t, &b)| (t == Millis::MAX) == (b == NONE)),
+            "only unused cache entries hold time Millis::MAX"
+        );
+        assert_eq!(q.len(), 6);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.t, e.class, e.ev))).collect();
+        assert_eq!(
+            order,
+            vec![
+                (10, 1, 1),
+                (10, 1, 2),
+                (10, 1, 3),
+                (20, 0, 5),
+                (Millis::MAX, 0, 7),
+                (Millis::MAX, 0, 8)
+            ]
+        );
+        assert!(q.is_empty() && q.buckets[NONE].items.is_empty());
+        assert_eq!(q.front, NONE, "the drained front was freed");
+        q.skip_front();
+        assert!(q.is_empty(), "skipping with nothing settled does nothing");
+    }
+
     /// Drained large buckets are kept (a few) and handed to the next bucket that
     /// outgrows `SMALL`, so a later wave of the same size never regrows its bucket.
     #[test]
@@ -541,7 +650,7 @@ mod tests {
                     q.push(w * 100 + k, 0, i);
                 }
             }
-            caps.push(q.buckets.iter().map(|b| b.capacity()).max().unwrap());
+            caps.push(q.buckets.iter().map(|b| b.items.capacity()).max().unwrap());
             for k in 0..SPARE as u64 + 2 {
                 for i in 0..wave {
                     let e = q.pop().unwrap();
@@ -552,7 +661,7 @@ mod tests {
             assert_eq!(q.peek_time(), None);
             assert!(q.spare.len() <= SPARE, "the pool stays bounded");
             assert!(
-                q.buckets.iter().all(|b| b.capacity() <= SMALL),
+                q.buckets.iter().all(|b| b.items.capacity() <= SMALL),
                 "freed buckets are small"
             );
         }
@@ -563,8 +672,12 @@ mod tests {
         for i in 0..wave {
             q.push(5000, 0, i);
         }
-        let b = q.recent[0].1;
-        assert_eq!(q.buckets[b].capacity(), cap, "the spare's room is used, not regrown");
+        let b = q.recent_b[0];
+        assert_eq!(
+            q.buckets[b].items.capacity(),
+            cap,
+            "the spare's room is used, not regrown"
+        );
         assert_eq!(q.spare.len(), SPARE - 1);
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| e.ev)).collect();
         assert_eq!(order, (0..wave).collect::<Vec<_>>());
