@@ -400,6 +400,7 @@ struct PodDef {
 /// Hashes a record stream: raw encodings as they are, Job and pod events rebuilt from
 /// the definitions sent before them (the same bytes `World`'s owned events encode to,
 /// in the same order, so the same FNV-1a hash as hashing those encodings).
+#[derive(Default)]
 struct Replay {
     state: Fnv64,
     /// Event names by id, each with its NUL.
@@ -438,18 +439,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-impl Default for Replay {
-    fn default() -> Self {
-        Replay {
-            state: Fnv64::default(),
-            names: Vec::new(),
-            jobs: vec![JobDef::default(); DEF_SLOTS],
-            pods: vec![PodDef::default(); DEF_SLOTS],
-            nodes: Vec::new(),
-        }
-    }
-}
-
 impl Replay {
     /// Hashes the events of `block`, a whole number of records.
     fn consume(&mut self, block: &[u8]) {
@@ -468,6 +457,9 @@ impl Replay {
                     let (job_index, restart_attempt) = (c.i32(), c.i32());
                     let has_jra = c.u8() != 0;
                     let jra = c.i32();
+                    if self.jobs.len() <= slot {
+                        self.jobs.resize(slot + 1, JobDef::default());
+                    }
                     let d = &mut self.jobs[slot];
                     d.names.clear();
                     d.names.extend_from_slice(names);
@@ -477,6 +469,9 @@ impl Replay {
                     let slot = c.u16();
                     let n = c.u32();
                     let name = c.take(n);
+                    if self.pods.len() <= slot {
+                        self.pods.resize(slot + 1, PodDef::default());
+                    }
                     let d = &mut self.pods[slot];
                     d.name.clear();
                     d.name.extend_from_slice(name);
@@ -556,7 +551,9 @@ impl Replay {
 
 /// Which Jobs, pods and nodes the record stream has defined, as [`Replay`] will have
 /// them when it reaches the next record: Job and pod tables are direct-mapped by id
-/// (ids are never reused, so an entry holding an id is that object's definition).
+/// (ids are never reused, so an entry holding an id is that object's definition)
+/// and grow to at most `DEF_SLOTS` as slots are first used.
+#[derive(Default)]
 struct Defined {
     jobs: Vec<u64>,
     pods: Vec<u64>,
@@ -568,16 +565,13 @@ struct Defined {
     name_cache: [(usize, u8); 32],
 }
 
-impl Default for Defined {
-    fn default() -> Self {
-        Defined {
-            jobs: vec![u64::MAX; DEF_SLOTS],
-            pods: vec![u64::MAX; DEF_SLOTS],
-            nodes: Vec::new(),
-            names: Vec::new(),
-            name_cache: [(0, 0); 32],
-        }
+/// Records that `slot` of a definition table holds `id` (the tables grow as slots
+/// are first used, so a small run never allocates all `DEF_SLOTS`).
+fn define_slot(table: &mut Vec<u64>, slot: usize, id: u64) {
+    if table.len() <= slot {
+        table.resize(slot + 1, u64::MAX);
     }
+    table[slot] = id;
 }
 
 /// The direct-mapped slot of id `id`.
@@ -757,7 +751,7 @@ impl TraceSink {
     /// Whether Job `id`'s definition is the one the record stream holds in its slot.
     #[inline]
     pub fn job_defined(&self, id: u64) -> bool {
-        self.hasher.defined.jobs[def_slot(id)] == id
+        self.hasher.defined.jobs.get(def_slot(id)) == Some(&id)
     }
 
     /// Defines Job `id` for the events that follow: `names` appends its encoded name
@@ -765,7 +759,7 @@ impl TraceSink {
     /// restart attempt). A Job's names and stamp never change.
     pub fn define_job(&mut self, id: u64, names: impl FnOnce(&mut Vec<u8>), stamp: Option<(i32, i32, Option<i32>)>) {
         let slot = def_slot(id);
-        self.hasher.defined.jobs[slot] = id;
+        define_slot(&mut self.hasher.defined.jobs, slot, id);
         let b = &mut self.hasher.block;
         b.push(rec::JOB);
         b.extend_from_slice(&(slot as u16).to_le_bytes());
@@ -786,14 +780,14 @@ impl TraceSink {
     /// Whether pod `id`'s definition is the one the record stream holds in its slot.
     #[inline]
     pub fn pod_defined(&self, id: u64) -> bool {
-        self.hasher.defined.pods[def_slot(id)] == id
+        self.hasher.defined.pods.get(def_slot(id)) == Some(&id)
     }
 
     /// Defines pod `id` (its name and completion index, -1 if none) for the events
     /// that follow. A pod's name and index never change.
     pub fn define_pod(&mut self, id: u64, name: &str, index: i32) {
         let slot = def_slot(id);
-        self.hasher.defined.pods[slot] = id;
+        define_slot(&mut self.hasher.defined.pods, slot, id);
         let b = &mut self.hasher.block;
         b.push(rec::POD);
         b.extend_from_slice(&(slot as u16).to_le_bytes());
