@@ -300,10 +300,16 @@ pub mod encode {
     /// An integer field: its tag and the value as little-endian i64.
     #[inline]
     pub fn int(out: &mut Vec<u8>, tag: u8, v: i64) {
+        out.extend_from_slice(&int_bytes(tag, v));
+    }
+
+    /// The bytes of an integer field (`int`).
+    #[inline]
+    pub fn int_bytes(tag: u8, v: i64) -> [u8; 9] {
         let mut b = [0u8; 9];
         b[0] = tag;
         b[1..].copy_from_slice(&v.to_le_bytes());
-        out.extend_from_slice(&b);
+        b
     }
 }
 
@@ -521,13 +527,7 @@ impl Replay {
                         }
                     }
                     let stamp = job.and_then(|j| j.stamp);
-                    // `encode::int`: the tag, then the value as little-endian i64.
-                    let int = |h: &mut Fnv64, tag: u8, v: i32| {
-                        let mut b = [0u8; 9];
-                        b[0] = tag;
-                        b[1..].copy_from_slice(&i64::from(v).to_le_bytes());
-                        h.write(&b);
-                    };
+                    let int = |h: &mut Fnv64, tag: u8, v: i32| h.write(&encode::int_bytes(tag, i64::from(v)));
                     if let Some((job_index, _, _)) = stamp {
                         int(h, encode::JOB_INDEX, job_index);
                     }
@@ -637,17 +637,12 @@ impl BlockHasher {
         }
     }
 
+    /// Appends one event's canonical encoding as a raw record.
     fn push(&mut self, ev: &HashFields<'_>) {
-        self.push_with(|out| ev.encode_into(out));
-    }
-
-    /// Appends one event's canonical encoding, written by `encode`, as a raw record.
-    #[inline]
-    fn push_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         self.block.push(rec::RAW);
         let at = self.block.len();
         self.block.extend_from_slice(&[0; 4]);
-        encode(&mut self.block);
+        ev.encode_into(&mut self.block);
         let n = u32::try_from(self.block.len() - at - 4).expect("an event under 4 GiB");
         self.block[at..at + 4].copy_from_slice(&n.to_le_bytes());
         self.record_done();
@@ -736,16 +731,6 @@ impl TraceSink {
     /// Whether emitting needs a whole `TraceEvent` (to write or keep it).
     pub fn needs_events(&self) -> bool {
         self.writer.is_some() || self.keep.is_some()
-    }
-
-    /// Counts and hashes an event whose canonical encoding `encode` appends
-    /// (the bytes `HashFields::encode_into` would write for it); only for a
-    /// sink that neither writes nor keeps events.
-    #[inline]
-    pub fn emit_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
-        debug_assert!(!self.needs_events());
-        self.count += 1;
-        self.hasher.push_with(encode);
     }
 
     /// Whether Job `id`'s definition is the one the record stream holds in its slot.
@@ -992,7 +977,8 @@ mod tests {
                     bytes.clear();
                     raw.encode_into(&mut bytes);
                     reference.write(&bytes);
-                    sink.emit_encoded(|out| raw.encode_into(out));
+                    sink.count += 1;
+                    sink.hasher.push(&raw);
                 }
             }
             sink.flush();

@@ -167,9 +167,7 @@ impl World {
     #[inline(never)]
     fn notify_jobset_lagged(&mut self, id: JobSetId) {
         let cd = self.sc.timing.controller_delay;
-        let Some(h) = self.hardship.as_mut() else {
-            return self.enqueue_jobset(id, cd);
-        };
+        let h = self.hardship.as_mut().expect("called under hardship");
         if h.down(JOBSET_CONTROLLER, self.now) {
             return;
         }
@@ -198,9 +196,7 @@ impl World {
     /// `notify_job` under hardship (out of line: the common path stays small).
     #[inline(never)]
     fn notify_job_lagged(&mut self, id: JobId, delay: Millis) {
-        let Some(h) = self.hardship.as_mut() else {
-            return self.enqueue_job(id, delay);
-        };
+        let h = self.hardship.as_mut().expect("called under hardship");
         if h.down(JOB_CONTROLLER, self.now) {
             return;
         }

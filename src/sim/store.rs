@@ -713,27 +713,45 @@ pub struct JobObj {
     pub view_row: u32,
 }
 
-/// A Job's pods as (completion index, pod id), in that order (as a `BTreeSet` of the
-/// pairs would hold them): a sorted small vector inside the Job object, since most Jobs
-/// have one pod or a handful, and pods are mostly added in order. A sync reads it
-/// without following a pointer, and a Job with a pod or two allocates nothing for it.
-#[derive(Debug, Default)]
-pub struct JobPods(smallvec::SmallVec<[(i32, PodId); 2]>);
+/// A small ordered set of `Copy` values: a sorted small vector (two inline, more on
+/// the heap), behaving as a `BTreeSet` of them would. Values mostly come in order,
+/// so an insert is mostly a push. For a Job's and a node's pods, which hold one or
+/// a few and change on every pod creation, bind and release.
+#[derive(Debug)]
+pub struct SortedSmallSet<T: Ord + Copy>(smallvec::SmallVec<[T; 2]>);
 
-impl JobPods {
-    /// Adds the pair; false if it was there.
-    pub fn insert(&mut self, pod: (i32, PodId)) -> bool {
-        match self.0.binary_search(&pod) {
+/// A Job's pods as (completion index, pod id), in that order: inside the Job object,
+/// so a sync reads them without following a pointer, and a Job with a pod or two
+/// allocates nothing for them.
+pub type JobPods = SortedSmallSet<(i32, PodId)>;
+
+/// The pods bound to a node, in id order.
+pub type NodePods = SortedSmallSet<PodId>;
+
+impl<T: Ord + Copy> Default for SortedSmallSet<T> {
+    fn default() -> Self {
+        SortedSmallSet(smallvec::SmallVec::new())
+    }
+}
+
+impl<T: Ord + Copy> SortedSmallSet<T> {
+    /// Adds the value; false if it was there.
+    pub fn insert(&mut self, v: T) -> bool {
+        if self.0.last().is_none_or(|l| *l < v) {
+            self.0.push(v);
+            return true;
+        }
+        match self.0.binary_search(&v) {
             Ok(_) => false,
             Err(i) => {
-                self.0.insert(i, pod);
+                self.0.insert(i, v);
                 true
             }
         }
     }
-    /// Removes the pair; false if it was not there.
-    pub fn remove(&mut self, pod: &(i32, PodId)) -> bool {
-        match self.0.binary_search(pod) {
+    /// Removes the value; false if it was not there.
+    pub fn remove(&mut self, v: &T) -> bool {
+        match self.0.binary_search(v) {
             Ok(i) => {
                 self.0.remove(i);
                 true
@@ -741,11 +759,14 @@ impl JobPods {
             Err(_) => false,
         }
     }
-    pub fn iter(&self) -> std::slice::Iter<'_, (i32, PodId)> {
+    pub fn contains(&self, v: &T) -> bool {
+        self.0.binary_search(v).is_ok()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.0.iter()
     }
-    /// The pairs within `range`, in order.
-    pub fn range(&self, range: impl std::ops::RangeBounds<(i32, PodId)>) -> std::slice::Iter<'_, (i32, PodId)> {
+    /// The values within `range`, in order.
+    pub fn range(&self, range: impl std::ops::RangeBounds<T>) -> std::slice::Iter<'_, T> {
         use std::ops::Bound::*;
         let lo = match range.start_bound() {
             Included(b) => self.0.partition_point(|x| x < b),
@@ -759,7 +780,7 @@ impl JobPods {
         };
         self.0[lo..hi.max(lo)].iter()
     }
-    pub fn last(&self) -> Option<&(i32, PodId)> {
+    pub fn last(&self) -> Option<&T> {
         self.0.last()
     }
     pub fn len(&self) -> usize {
@@ -770,9 +791,9 @@ impl JobPods {
     }
 }
 
-impl<'a> IntoIterator for &'a JobPods {
-    type Item = &'a (i32, PodId);
-    type IntoIter = std::slice::Iter<'a, (i32, PodId)>;
+impl<'a, T: Ord + Copy> IntoIterator for &'a SortedSmallSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
@@ -903,101 +924,6 @@ pub struct NodeObj {
     pub epoch: u32,
 }
 
-/// The pods bound to a node, in id order (as a `BTreeSet` of them would hold them): a
-/// sorted small vector inside the node, since a node holds a few pods (one, for a
-/// whole-node training pod) and each bind and release changes it. Pods mostly come in
-/// id order, so an insert is mostly a push.
-#[derive(Debug, Default)]
-pub struct NodePods(smallvec::SmallVec<[PodId; 2]>);
-
-impl NodePods {
-    /// Adds the pod; false if it was there.
-    pub fn insert(&mut self, pid: PodId) -> bool {
-        if self.0.last().is_none_or(|l| *l < pid) {
-            self.0.push(pid);
-            return true;
-        }
-        match self.0.binary_search(&pid) {
-            Ok(_) => false,
-            Err(i) => {
-                self.0.insert(i, pid);
-                true
-            }
-        }
-    }
-    /// Removes the pod; false if it was not there.
-    pub fn remove(&mut self, pid: &PodId) -> bool {
-        match self.0.binary_search(pid) {
-            Ok(i) => {
-                self.0.remove(i);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-    pub fn contains(&self, pid: &PodId) -> bool {
-        self.0.binary_search(pid).is_ok()
-    }
-    pub fn iter(&self) -> std::slice::Iter<'_, PodId> {
-        self.0.iter()
-    }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl<'a> IntoIterator for &'a NodePods {
-    type Item = &'a PodId;
-    type IntoIter = std::slice::Iter<'a, PodId>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-#[cfg(test)]
-mod node_pods_tests {
-    use super::*;
-
-    /// `NodePods` holds, orders and reports its pods as a `BTreeSet` of them would.
-    #[test]
-    fn node_pods_behave_as_an_ordered_set() {
-        let mut pods = NodePods::default();
-        let mut set = BTreeSet::new();
-        let ops: [(bool, PodId); 14] = [
-            (true, 5),
-            (true, 7),
-            (true, 7),
-            (true, 3),
-            (true, 9),
-            (false, 7),
-            (false, 7),
-            (true, 6),
-            (false, 4),
-            (true, 1),
-            (false, 1),
-            (false, 9),
-            (true, 12),
-            (false, 3),
-        ];
-        for (add, p) in ops {
-            if add {
-                assert_eq!(pods.insert(p), set.insert(p));
-            } else {
-                assert_eq!(pods.remove(&p), set.remove(&p));
-            }
-            assert!(pods.iter().eq(set.iter()));
-            assert!((&pods).into_iter().eq(set.iter()));
-            assert_eq!((pods.len(), pods.is_empty()), (set.len(), set.is_empty()));
-            for q in 0..14 {
-                assert_eq!(pods.contains(&q), set.contains(&q));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1044,12 +970,40 @@ mod tests {
         }
     }
 
-    /// `JobPods` holds and ranges its pairs as a `BTreeSet` of them would.
-    #[test]
-    fn job_pods_behave_as_an_ordered_set() {
-        let mut pods = JobPods::default();
+    /// Applies `ops` (insert when true, else remove) to a `SortedSmallSet` and a
+    /// `BTreeSet`, checking after each that they hold, order, range and report the
+    /// same values.
+    fn check_as_ordered_set<T: Ord + Copy + std::fmt::Debug>(ops: &[(bool, T)], probes: &[T]) {
+        let mut small = SortedSmallSet::default();
         let mut set = BTreeSet::new();
-        let ops: [(bool, (i32, PodId)); 12] = [
+        for &(add, v) in ops {
+            if add {
+                assert_eq!(small.insert(v), set.insert(v), "insert {v:?}");
+            } else {
+                assert_eq!(small.remove(&v), set.remove(&v), "remove {v:?}");
+            }
+            assert!(small.iter().eq(set.iter()));
+            assert!((&small).into_iter().eq(set.iter()));
+            assert_eq!(
+                (small.len(), small.is_empty(), small.last()),
+                (set.len(), set.is_empty(), set.last())
+            );
+            for (i, p) in probes.iter().enumerate() {
+                assert_eq!(small.contains(p), set.contains(p));
+                assert!(small.range(*p..).eq(set.range(*p..)));
+                assert!(small.range(..*p).eq(set.range(..*p)));
+                for q in &probes[i..] {
+                    assert!(small.range(*p..=*q).eq(set.range(*p..=*q)));
+                }
+            }
+        }
+    }
+
+    /// A Job's pods (completion index, pod id) and a node's pods (ids) behave as
+    /// ordered sets of them.
+    #[test]
+    fn sorted_small_sets_behave_as_ordered_sets() {
+        let job_ops = [
             (true, (0, 5)),
             (true, (2, 3)),
             (true, (0, 5)),
@@ -1063,24 +1017,25 @@ mod tests {
             (true, (-1, 8)),
             (false, (0, 2)),
         ];
-        for (add, p) in ops {
-            if add {
-                assert_eq!(pods.insert(p), set.insert(p));
-            } else {
-                assert_eq!(pods.remove(&p), set.remove(&p));
-            }
-            assert!(pods.iter().eq(set.iter()));
-            assert_eq!(
-                (pods.len(), pods.is_empty(), pods.last()),
-                (set.len(), set.is_empty(), set.last())
-            );
-            for r in [(0, 0)..=(0, PodId::MAX), (1, 0)..=(2, 3), (5, 0)..=(6, 0)] {
-                assert!(pods.range(r.clone()).eq(set.range(r)));
-            }
-            assert!(pods.range((2, 0)..).eq(set.range((2, 0)..)));
-            assert!(pods.range(..(0, 6)).eq(set.range(..(0, 6))));
-        }
-        assert!((&pods).into_iter().eq(set.iter()));
+        let job_probes = [(-1, 0), (0, 0), (0, 6), (1, 0), (2, 3), (5, 0), (6, PodId::MAX)];
+        check_as_ordered_set::<(i32, PodId)>(&job_ops, &job_probes);
+        let node_ops = [
+            (true, 5),
+            (true, 7),
+            (true, 7),
+            (true, 3),
+            (true, 9),
+            (false, 7),
+            (false, 7),
+            (true, 6),
+            (false, 4),
+            (true, 1),
+            (false, 1),
+            (false, 9),
+            (true, 12),
+            (false, 3),
+        ];
+        check_as_ordered_set::<PodId>(&node_ops, &(0..14).collect::<Vec<_>>());
     }
 
     #[test]
