@@ -410,7 +410,8 @@ impl World {
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         // `naming::job_name` built without the formatter: `<jobset>-<rj>-` then the index.
         let mut name = String::new();
-        let mut children = Vec::with_capacity(list.len());
+        let mut children = Vec::new();
+        let mut filled = Vec::with_capacity(list.len());
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];
             let meta = metas
@@ -452,15 +453,25 @@ impl World {
                     .unwrap_or(0)
             });
 
-            name.clear();
-            name.push_str(&js.metadata.name);
-            name.push('-');
-            name.push_str(&rj.name);
-            name.push('-');
-            crate::controllers::naming::push_decimal(&mut name, i64::from(job_index));
-            debug_assert_eq!(name, naming::job_name(&js.metadata.name, &rj.name, job_index));
-            if self.job_names.contains(&ns_name, &name) {
-                let name = &name;
+            // A name the JobSet used before (every restart attempt's) is kept in its
+            // slot: the Job takes it, and the slot, without building or searching.
+            let jso = self.jobsets.get_mut(id).expect("looked up above");
+            let slot = jso.jobs.slot_of(rj_index, job_index);
+            let job_name: Name = match slot {
+                Some(slot) => jso.jobs.name_at(slot).clone(),
+                None => {
+                    name.clear();
+                    name.push_str(&js.metadata.name);
+                    name.push('-');
+                    name.push_str(&rj.name);
+                    name.push('-');
+                    crate::controllers::naming::push_decimal(&mut name, i64::from(job_index));
+                    name.as_str().into()
+                }
+            };
+            debug_assert_eq!(*job_name, naming::job_name(&js.metadata.name, &rj.name, job_index));
+            if self.job_names.contains(&ns_name, &job_name) {
+                let name = &job_name;
                 // AlreadyExists (e.g. a foreign Job with this name): JobCreationFailed.
                 let mut ev = self.jobset_event("Event", id);
                 ev.type_ = Some("Warning");
@@ -472,7 +483,6 @@ impl World {
                 self.emit(ev);
                 continue;
             }
-            let job_name: Name = name.as_str().into();
             let job_namespace: Name = ns_name.clone();
             let stamp = JobStamp {
                 jobset: id,
@@ -520,12 +530,18 @@ impl World {
             let j = self.jobs.get(jid).expect("just created");
             let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
             self.job_names.insert(job_namespace, job_name.clone(), jid);
-            children.push((ChildName::new(job_name, rj_index, job_index), jid));
+            match slot {
+                Some(slot) => filled.push((slot, jid)),
+                None => children.push((ChildName::new(job_name, rj_index, job_index), jid)),
+            }
             self.emit_job("JobCreated", jid);
             self.job_changed(jid, true);
         }
         // Nothing above reads the JobSet's Jobs: they join its list together.
         if let Some(jso) = self.jobsets.get_mut(id) {
+            for (slot, jid) in filled {
+                jso.jobs.fill(slot, jid);
+            }
             jso.jobs.extend(children);
         }
     }
@@ -639,8 +655,7 @@ impl World {
         }
         if let Some(s) = &j.stamp {
             if let Some(jso) = self.jobsets.get_mut(s.jobset) {
-                jso.jobs
-                    .remove(&ChildName::new(j.name.clone(), s.rj_index, s.job_index));
+                jso.jobs.remove_child(&j.name, s.rj_index, s.job_index);
             }
             let owner = s.jobset;
             self.notify_jobset(owner);

@@ -381,9 +381,78 @@ pub struct ChildJobs {
     /// which Jobs are listed marks it for a rebuild ([`JobSlab::view`]).
     view: Vec<ChildJob>,
     view_valid: bool,
+    /// `at[rj][i]`: the slot of the name of replicated Job `rj`'s Job `i` (`NO_SLOT` if
+    /// the table lacks it), so a restart attempt's Jobs find their slots without a
+    /// search; rebuilt on first use after a new name moved the slots.
+    at: Vec<Vec<u32>>,
+    at_valid: bool,
 }
 
+const NO_SLOT: u32 = u32::MAX;
+
 impl ChildJobs {
+    /// The slot holding the name of Job `job_index` of replicated Job `rj_index`, if the
+    /// table has that name under that replicated Job (a name is found by one replicated
+    /// Job only, the one whose Job first used it; other lookups search by name).
+    pub fn slot_of(&mut self, rj_index: usize, job_index: i32) -> Option<usize> {
+        if !self.at_valid {
+            self.rebuild_at();
+        }
+        let slot = *self.at.get(rj_index)?.get(usize::try_from(job_index).ok()?)?;
+        (slot != NO_SLOT).then_some(slot as usize)
+    }
+    fn rebuild_at(&mut self) {
+        self.at.iter_mut().for_each(Vec::clear);
+        // Indexes far beyond the table's size (a foreign Job's label) are left to the
+        // search, so the map stays as small as the table.
+        let bound = 4 * self.slots.len() + 16;
+        for (slot, (k, _)) in self.slots.iter().enumerate() {
+            let Some((rj, i)) = k.position().filter(|(_, i)| *i < bound) else {
+                continue;
+            };
+            if self.at.len() <= rj {
+                self.at.resize_with(rj + 1, Vec::new);
+            }
+            let row = &mut self.at[rj];
+            if row.len() <= i {
+                row.resize(i + 1, NO_SLOT);
+            }
+            if row[i] == NO_SLOT {
+                row[i] = u32::try_from(slot).unwrap_or(NO_SLOT);
+            }
+        }
+        self.at_valid = true;
+    }
+    /// The name a slot holds.
+    pub fn name_at(&self, slot: usize) -> &Name {
+        &self.slots[slot].0.name
+    }
+    /// Lists Job `id` under the name of `slot` (from [`ChildJobs::slot_of`]), as
+    /// `insert` of that name would; returns the id it replaces.
+    pub fn fill(&mut self, slot: usize, id: JobId) -> Option<JobId> {
+        self.view_valid = false;
+        let old = self.slots[slot].1.replace(id);
+        if old.is_none() {
+            self.live += 1;
+        }
+        old
+    }
+    /// Removes the Job listed under `name`, Job `job_index` of replicated Job
+    /// `rj_index` (found by its slot when it has one, else by name).
+    pub fn remove_child(&mut self, name: &Name, rj_index: usize, job_index: i32) -> Option<JobId> {
+        match self.slot_of(rj_index, job_index) {
+            Some(slot) => {
+                debug_assert_eq!(**self.name_at(slot), **name);
+                let removed = self.slots[slot].1.take();
+                if removed.is_some() {
+                    self.live -= 1;
+                    self.view_valid = false;
+                }
+                removed
+            }
+            None => self.remove(&ChildName::new(name.clone(), rj_index, job_index)),
+        }
+    }
     fn find<Q: Ord + ?Sized>(&self, name: &Q) -> Result<usize, usize>
     where
         ChildName: std::borrow::Borrow<Q>,
@@ -397,6 +466,7 @@ impl ChildJobs {
             Ok(i) => self.slots[i].1.replace(id),
             Err(i) => {
                 self.slots.insert(i, (name, Some(id)));
+                self.at_valid = false;
                 None
             }
         };
@@ -462,6 +532,7 @@ impl Extend<(ChildName, JobId)> for ChildJobs {
             }
         }
         if self.slots.len() > sorted {
+            self.at_valid = false;
             self.slots.sort_by(|a, b| a.0.cmp(&b.0));
             // A name added twice keeps its last id, as `insert` would (the sort is stable).
             let before = self.slots.len();
@@ -516,6 +587,17 @@ impl ChildName {
             _ => 0,
         };
         ChildName { name, rank }
+    }
+}
+
+impl ChildName {
+    /// The (replicated Job index, job index) the name was made from, if its rank has them.
+    fn position(&self) -> Option<(usize, usize)> {
+        let rj = usize::try_from(self.rank >> 40).ok()?.checked_sub(1)?;
+        let digits = (self.rank & 15) as u32;
+        let padded = (self.rank >> 4) & ((1 << 36) - 1);
+        let index = padded / 10u64.pow(10u32.checked_sub(digits)?);
+        Some((rj, usize::try_from(index).ok()?))
     }
 }
 
@@ -1071,6 +1153,54 @@ mod tests {
         assert_eq!(jobs.values().copied().collect::<Vec<_>>(), [0, 1, 120, 21, 31]);
         assert_eq!(jobs.len(), 5);
         assert_eq!(jobs.slots.len(), 7);
+    }
+
+    #[test]
+    fn a_child_name_knows_its_position() {
+        for (rj, i) in [(0, 0), (0, 7), (0, 10), (2, 2047), (5, 1_000_000), (0, i32::MAX)] {
+            let k = ChildName::new("x".into(), rj, i);
+            assert_eq!(k.position(), Some((rj, i as usize)));
+        }
+        assert_eq!(ChildName::new("x".into(), 0, -1).position(), None);
+        assert_eq!(ChildName::new("x".into(), 1 << 24, 0).position(), None);
+    }
+
+    /// Slots found by position are the slots of the names, across the moves new names
+    /// cause; removing by position removes what removing by name would.
+    #[test]
+    fn child_jobs_find_slots_by_position() {
+        let key = |rj: usize, i: i32| ChildName::new(format!("js-{}-{i}", ["a", "b"][rj]).into(), rj, i);
+        let mut jobs = ChildJobs::default();
+        let mut by_name = ChildJobs::default();
+        let check = |jobs: &mut ChildJobs| {
+            for rj in 0..2 {
+                for i in 0..25 {
+                    let want = jobs.find(&key(rj, i)).ok();
+                    assert_eq!(jobs.slot_of(rj, i), want, "rj {rj} index {i}");
+                }
+            }
+        };
+        jobs.extend((0..12).map(|i| (key(0, i), i as u64)));
+        by_name.extend((0..12).map(|i| (key(0, i), i as u64)));
+        check(&mut jobs);
+        jobs.insert(key(1, 3), 103);
+        by_name.insert(key(1, 3), 103);
+        jobs.extend([(key(0, 20), 20), (key(1, 0), 100)]);
+        by_name.extend([(key(0, 20), 20), (key(1, 0), 100)]);
+        check(&mut jobs);
+        for (rj, i) in [(0, 3), (1, 3), (0, 20), (0, 21), (0, 3)] {
+            let name: Name = format!("js-{}-{i}", ["a", "b"][rj]).into();
+            assert_eq!(jobs.remove_child(&name, rj, i as i32), by_name.remove(&*name), "{name}");
+        }
+        let slot = jobs.slot_of(0, 3).expect("the name keeps its slot");
+        assert_eq!(&**jobs.name_at(slot), "js-a-3");
+        assert_eq!(jobs.fill(slot, 33), None);
+        assert_eq!(jobs.fill(slot, 34), Some(33));
+        by_name.insert(key(0, 3), 34);
+        assert!(jobs.iter().eq(by_name.iter()));
+        assert_eq!(jobs.len(), by_name.len());
+        assert_eq!(jobs.slot_of(0, 5_000), None);
+        assert_eq!(jobs.slot_of(7, 0), None);
     }
 
     #[test]
