@@ -457,8 +457,17 @@ impl World {
             // slot: the Job takes it, and the slot, without building or searching.
             let jso = self.jobsets.get_mut(id).expect("looked up above");
             let slot = jso.jobs.slot_of(rj_index, job_index);
+            let mut trace_names = None;
             let job_name: Name = match slot {
-                Some(slot) => jso.jobs.name_at(slot).clone(),
+                Some(slot) => {
+                    let job_name = jso.jobs.name_at(slot).clone();
+                    let owner = Some((&*jobset_name, &*rj_names[rj_index]));
+                    trace_names = Some(
+                        jso.jobs
+                            .trace_names(slot, || super::job_names_bytes(&ns_name, owner, &job_name)),
+                    );
+                    job_name
+                }
                 None => {
                     name.clear();
                     name.push_str(&js.metadata.name);
@@ -495,6 +504,7 @@ impl World {
                 key_context: key_context.clone(),
                 template_meta: meta,
                 job_key: JobKey::new(job_namespace.clone(), job_name.clone()),
+                trace_names,
             };
             let uid_seq = self.next_uid_seq();
             let rv = self.next_rv();

@@ -183,13 +183,34 @@ pub struct JobSetSummaryRecord {
 /// replicatedJob, job: tags 1–4), as every event of the Job and its pods
 /// starts its fields with them.
 fn encode_job_names(out: &mut Vec<u8>, j: &JobObj) {
-    use crate::trace::encode::{self, *};
-    encode::str(out, NAMESPACE, &j.namespace);
-    if let Some(s) = &j.stamp {
-        encode::str(out, JOBSET, &s.jobset_name);
-        encode::str(out, REPLICATED_JOB, &s.rj_name);
+    match &j.stamp {
+        Some(s) => match &s.trace_names {
+            Some(kept) => {
+                debug_assert!(**kept == *job_names_bytes(&j.namespace, Some((&s.jobset_name, &s.rj_name)), &j.name));
+                out.extend_from_slice(kept);
+            }
+            None => encode_names(out, &j.namespace, Some((&s.jobset_name, &s.rj_name)), &j.name),
+        },
+        None => encode_names(out, &j.namespace, None, &j.name),
     }
-    encode::str(out, JOB, &j.name);
+}
+
+/// [`encode_job_names`] of a Job in `namespace` named `job`, owned by (JobSet, replicated Job) `owner`.
+fn encode_names(out: &mut Vec<u8>, namespace: &str, owner: Option<(&str, &str)>, job: &str) {
+    use crate::trace::encode::{self, *};
+    encode::str(out, NAMESPACE, namespace);
+    if let Some((jobset, rj)) = owner {
+        encode::str(out, JOBSET, jobset);
+        encode::str(out, REPLICATED_JOB, rj);
+    }
+    encode::str(out, JOB, job);
+}
+
+/// [`encode_names`] as bytes of their own, to keep.
+fn job_names_bytes(namespace: &str, owner: Option<(&str, &str)>, job: &str) -> Rc<[u8]> {
+    let mut out = Vec::new();
+    encode_names(&mut out, namespace, owner, job);
+    out.into()
 }
 
 /// An object uid: `00000000-0000-4000-8000-` and the sequence number as at least 12 hex digits

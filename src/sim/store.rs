@@ -427,6 +427,10 @@ impl ChildJobs {
     pub fn name_at(&self, slot: usize) -> &Name {
         &self.slots[slot].0.name
     }
+    /// The trace encoding of the name of `slot` (`make` encodes it the first time).
+    pub fn trace_names(&mut self, slot: usize, make: impl FnOnce() -> Rc<[u8]>) -> Rc<[u8]> {
+        self.slots[slot].0.trace_names.get_or_insert_with(make).clone()
+    }
     /// Lists Job `id` under the name of `slot` (from [`ChildJobs::slot_of`]), as
     /// `insert` of that name would; returns the id it replaces.
     pub fn fill(&mut self, slot: usize, id: JobId) -> Option<JobId> {
@@ -573,6 +577,9 @@ impl<'a> IntoIterator for &'a ChildJobs {
 #[derive(Debug, Clone)]
 pub struct ChildName {
     name: Name,
+    /// The name's trace encoding (see [`JobStamp::trace_names`]), once a Job of the
+    /// name needed it; not part of the key.
+    trace_names: Option<Rc<[u8]>>,
     /// Bits 40.. hold the replicated Job index + 1 (0: no shortcut, compare names);
     /// bits 0..40 the job index's [`decimal_string_rank`].
     rank: u64,
@@ -586,7 +593,11 @@ impl ChildName {
             (Ok(rj), Ok(i)) if rj < 1 << 24 => rj << 40 | decimal_string_rank(i),
             _ => 0,
         };
-        ChildName { name, rank }
+        ChildName {
+            name,
+            trace_names: None,
+            rank,
+        }
     }
 }
 
@@ -667,6 +678,9 @@ pub struct JobStamp {
     pub template_meta: Rc<TemplateMeta>,
     /// `jobset.sigs.k8s.io/job-key` (SHA-1 of `<namespace>/<job name>`), computed on first use.
     pub job_key: JobKey,
+    /// The Job's name fields as trace records encode them, kept by the JobSet with the
+    /// name for every restart attempt's Job of that name (`None`: encoded when needed).
+    pub trace_names: Option<Rc<[u8]>>,
 }
 
 impl JobStamp {
