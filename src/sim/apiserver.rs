@@ -458,6 +458,7 @@ impl World {
             let jso = self.jobsets.get_mut(id).expect("looked up above");
             let slot = jso.jobs.slot_of(rj_index, job_index);
             let mut trace_names = None;
+            let mut job_key = None;
             let job_name: Name = match slot {
                 Some(slot) => {
                     let job_name = jso.jobs.name_at(slot).clone();
@@ -466,6 +467,7 @@ impl World {
                         jso.jobs
                             .trace_names(slot, || super::job_names_bytes(&ns_name, owner, &job_name)),
                     );
+                    job_key = Some(jso.jobs.job_key(slot, || JobKey::new(ns_name.clone(), job_name.clone())));
                     job_name
                 }
                 None => {
@@ -503,7 +505,7 @@ impl World {
                 job_restart_attempt,
                 key_context: key_context.clone(),
                 template_meta: meta,
-                job_key: JobKey::new(job_namespace.clone(), job_name.clone()),
+                job_key: job_key.unwrap_or_else(|| JobKey::new(job_namespace.clone(), job_name.clone())),
                 trace_names,
             };
             let uid_seq = self.next_uid_seq();

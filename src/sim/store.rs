@@ -431,6 +431,11 @@ impl ChildJobs {
     pub fn trace_names(&mut self, slot: usize, make: impl FnOnce() -> Rc<[u8]>) -> Rc<[u8]> {
         self.slots[slot].0.trace_names.get_or_insert_with(make).clone()
     }
+    /// The job key of the name of `slot` (`make` makes it the first time): every
+    /// restart attempt's Job of the name shares it, as it is the name's.
+    pub fn job_key(&mut self, slot: usize, make: impl FnOnce() -> JobKey) -> JobKey {
+        self.slots[slot].0.job_key.get_or_insert_with(make).clone()
+    }
     /// Lists Job `id` under the name of `slot` (from [`ChildJobs::slot_of`]), as
     /// `insert` of that name would; returns the id it replaces.
     pub fn fill(&mut self, slot: usize, id: JobId) -> Option<JobId> {
@@ -577,9 +582,10 @@ impl<'a> IntoIterator for &'a ChildJobs {
 #[derive(Debug, Clone)]
 pub struct ChildName {
     name: Name,
-    /// The name's trace encoding (see [`JobStamp::trace_names`]), once a Job of the
-    /// name needed it; not part of the key.
+    /// The name's trace encoding (see [`JobStamp::trace_names`]) and job key, once a
+    /// Job of the name needed them; not part of the key.
     trace_names: Option<Rc<[u8]>>,
+    job_key: Option<JobKey>,
     /// Bits 40.. hold the replicated Job index + 1 (0: no shortcut, compare names);
     /// bits 0..40 the job index's [`decimal_string_rank`].
     rank: u64,
@@ -596,6 +602,7 @@ impl ChildName {
         ChildName {
             name,
             trace_names: None,
+            job_key: None,
             rank,
         }
     }
