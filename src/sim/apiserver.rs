@@ -467,7 +467,10 @@ impl World {
                         jso.jobs
                             .trace_names(slot, || super::job_names_bytes(&ns_name, owner, &job_name)),
                     );
-                    job_key = Some(jso.jobs.job_key(slot, || JobKey::new(ns_name.clone(), job_name.clone())));
+                    job_key = Some(
+                        jso.jobs
+                            .job_key(slot, || JobKey::new(ns_name.clone(), job_name.clone())),
+                    );
                     job_name
                 }
                 None => {

@@ -186,20 +186,27 @@ fn refresh_row(row: &mut ChildJob, j: &JobObj) {
 /// Objects by id in a window of slots from the oldest live id, the objects in their
 /// slots (a [`Slab`] boxes them). For the pods, made and removed by the tens of
 /// thousands, this saves an allocation and a free per object and a pointer to
-/// follow on every lookup; `remove` moves the object out.
+/// follow on every lookup; `remove` moves the object out. The slots are a plain
+/// vector (a lookup is a subtraction and an index): the dead slots before the oldest
+/// live id are dropped in bulk once they are half of the vector.
 #[derive(Debug)]
 pub struct InlineSlab<T> {
-    /// Slot `i` holds id `base + i`.
-    slots: std::collections::VecDeque<Option<T>>,
+    /// Slot `i` holds id `base + i`; the slots before `head` are empty.
+    slots: Vec<Option<T>>,
     base: u64,
+    head: usize,
     live: usize,
 }
+
+/// Dead slots an [`InlineSlab`] lets gather at its front before it drops them.
+const SLAB_COMPACT_MIN: usize = 64;
 
 impl<T> Default for InlineSlab<T> {
     fn default() -> Self {
         InlineSlab {
-            slots: std::collections::VecDeque::new(),
+            slots: Vec::new(),
             base: 0,
+            head: 0,
             live: 0,
         }
     }
@@ -208,39 +215,46 @@ impl<T> Default for InlineSlab<T> {
 impl<T> InlineSlab<T> {
     pub fn insert(&mut self, v: T) -> u64 {
         let id = self.base + self.slots.len() as u64;
-        self.slots.push_back(Some(v));
+        self.slots.push(Some(v));
         self.live += 1;
         id
     }
+    #[inline]
     fn slot(&self, id: u64) -> Option<usize> {
-        id.checked_sub(self.base)
-            .map(|i| i as usize)
-            .filter(|i| *i < self.slots.len())
+        usize::try_from(id.checked_sub(self.base)?).ok()
     }
+    #[inline]
     pub fn get(&self, id: u64) -> Option<&T> {
-        self.slot(id).and_then(|i| self.slots[i].as_ref())
+        self.slots.get(self.slot(id)?)?.as_ref()
     }
+    #[inline]
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        self.slot(id).and_then(|i| self.slots[i].as_mut())
+        let i = self.slot(id)?;
+        self.slots.get_mut(i)?.as_mut()
     }
     pub fn remove(&mut self, id: u64) -> Option<T> {
         let i = self.slot(id)?;
-        let v = self.slots[i].take()?;
+        let v = self.slots.get_mut(i)?.take()?;
         self.live -= 1;
-        // Drop dead slots at the front so the window starts at the oldest live id.
-        while self.slots.front().is_some_and(|s| s.is_none()) {
-            self.slots.pop_front();
-            self.base += 1;
+        if i == self.head {
+            while self.slots.get(self.head).is_some_and(|s| s.is_none()) {
+                self.head += 1;
+            }
+            if self.head >= SLAB_COMPACT_MIN && 2 * self.head >= self.slots.len() {
+                self.slots.drain(..self.head);
+                self.base += self.head as u64;
+                self.head = 0;
+            }
         }
         Some(v)
     }
     /// Live objects in id (creation) order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
-        let base = self.base;
-        self.slots
+        let first = self.base + self.head as u64;
+        self.slots[self.head..]
             .iter()
             .enumerate()
-            .filter_map(move |(i, s)| s.as_ref().map(|v| (base + i as u64, v)))
+            .filter_map(move |(i, s)| s.as_ref().map(|v| (first + i as u64, v)))
     }
     pub fn len(&self) -> usize {
         self.live
@@ -254,44 +268,66 @@ impl<T> InlineSlab<T> {
 mod inline_slab_tests {
     use super::*;
 
-    /// `InlineSlab` hands out the ids, lookups and iteration order a boxed `Slab` does.
+    /// `InlineSlab` and the boxed `Slab` behave as a map from creation sequence numbers
+    /// (ids are never reused) across removals in and out of creation order, and the
+    /// dead slots at the front are dropped so storage stays near the live span.
     #[test]
-    fn inline_slab_behaves_as_the_boxed_slab() {
+    fn inline_slabs_behave_as_a_map_of_sequence_numbers() {
         let mut a: InlineSlab<String> = InlineSlab::default();
         let mut b: Slab<String> = Slab::default();
-        let mut ids = Vec::new();
-        for step in 0..200u64 {
-            if step % 3 != 2 {
+        let mut model: BTreeMap<u64, String> = BTreeMap::new();
+        let mut next = 0u64;
+        for step in 0..3000u64 {
+            if step % 3 != 2 || model.is_empty() {
                 let v = format!("v{step}");
-                let id = a.insert(v.clone());
-                assert_eq!(id, b.insert(v));
-                ids.push(id);
+                assert_eq!(a.insert(v.clone()), next);
+                assert_eq!(b.insert(v.clone()), next);
+                model.insert(next, v);
+                next += 1;
             } else {
-                // Mostly the oldest first (as pods die), sometimes one from the middle, sometimes a dead id.
-                let id = match step % 4 {
+                // Mostly the oldest first (as pods die), sometimes one from the middle,
+                // sometimes an id already gone or never made.
+                let ids: Vec<u64> = model.keys().copied().collect();
+                let id = match step % 7 {
                     0 => ids[ids.len() / 2],
                     1 => ids[0].saturating_sub(1),
+                    2 => next + 5,
                     _ => ids[0],
                 };
-                assert_eq!(a.remove(id), b.remove(id).map(|v| *v));
-                ids.retain(|x| *x != id);
-                if ids.is_empty() {
-                    ids.push(id);
+                let want = model.remove(&id);
+                assert_eq!(a.remove(id), want);
+                assert_eq!(b.remove(id).map(|v| *v), want);
+            }
+            if step % 97 == 0 {
+                // Empty it now and then: the window restarts past the last id.
+                for id in model.keys().copied().collect::<Vec<_>>() {
+                    let want = model.remove(&id);
+                    assert_eq!(a.remove(id), want);
+                    assert_eq!(b.remove(id).map(|v| *v), want);
                 }
             }
-            assert_eq!((a.len(), a.is_empty()), (b.len(), b.is_empty()));
-            assert!(a.iter().eq(b.iter()));
-            for id in 0..=step {
-                assert_eq!(a.get(id), b.get(id));
+            assert_eq!((a.len(), a.is_empty()), (model.len(), model.is_empty()));
+            assert_eq!(b.len(), model.len());
+            assert!(a.iter().map(|(k, v)| (k, v.clone())).eq(model.clone()));
+            assert!(b.iter().map(|(k, v)| (k, v.clone())).eq(model.clone()));
+            for id in next.saturating_sub(40)..next + 2 {
+                assert_eq!(a.get(id), model.get(&id));
+                assert_eq!(b.get(id), model.get(&id));
             }
-            assert_eq!(a.base, b.0.base, "the window starts at the oldest live id");
+            let oldest = model.keys().next().copied().unwrap_or(next);
+            assert!(a.base <= oldest && a.base + a.head as u64 <= oldest);
+            assert!(
+                a.slots.len() as u64 <= 2 * (next - oldest) + SLAB_COMPACT_MIN as u64 + 1,
+                "dead slots are dropped: {} slots for ids {oldest}..{next}",
+                a.slots.len()
+            );
         }
-        if let (Some(x), Some(y)) = (a.get_mut(198), b.get_mut(198)) {
+        if let (Some(x), Some(y)) = (a.get_mut(next - 1), model.get_mut(&(next - 1))) {
             x.push('!');
             y.push('!');
         }
-        assert!(a.iter().eq(b.iter()));
-        assert!(a.get(10_000).is_none() && a.remove(10_000).is_none());
+        assert!(a.iter().map(|(k, v)| (k, v.clone())).eq(model));
+        assert!(a.get(u64::MAX).is_none() && a.remove(u64::MAX).is_none());
     }
 }
 
