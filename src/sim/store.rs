@@ -124,7 +124,7 @@ impl JobSlab {
         if !jobs.view_valid {
             jobs.view.clear();
             jobs.view.reserve(jobs.live);
-            for &(_, id) in &jobs.slots {
+            for &(_, id, _) in &jobs.slots {
                 let Some(j) = id.and_then(|id| self.slab.get_mut(id)) else {
                     continue;
                 };
@@ -410,7 +410,7 @@ pub struct JobSetObj {
 /// no shifting), and the table never outgrows the distinct names the JobSet has used.
 #[derive(Debug, Default)]
 pub struct ChildJobs {
-    slots: Vec<(ChildName, Option<JobId>)>,
+    slots: Vec<(ChildName, Option<JobId>, NameCache)>,
     live: usize,
     /// The reconcile's view of the listed Jobs, kept between reconciles: rows are
     /// refreshed as their Jobs are written ([`JobSlab::sync_views`]); any change to
@@ -425,6 +425,15 @@ pub struct ChildJobs {
 }
 
 const NO_SLOT: u32 = u32::MAX;
+
+/// What a JobSet keeps with a Job name for the next restart attempt's Job of that
+/// name: its trace encoding (see [`JobStamp::trace_names`]) and its job key, once a
+/// Job of the name needed them.
+#[derive(Debug, Default)]
+pub struct NameCache {
+    trace_names: Option<Rc<[u8]>>,
+    job_key: Option<JobKey>,
+}
 
 impl ChildJobs {
     /// The slot holding the name of Job `job_index` of replicated Job `rj_index`, if the
@@ -442,7 +451,7 @@ impl ChildJobs {
         // Indexes far beyond the table's size (a foreign Job's label) are left to the
         // search, so the map stays as small as the table.
         let bound = 4 * self.slots.len() + 16;
-        for (slot, (k, _)) in self.slots.iter().enumerate() {
+        for (slot, (k, _, _)) in self.slots.iter().enumerate() {
             let Some((rj, i)) = k.position().filter(|(_, i)| *i < bound) else {
                 continue;
             };
@@ -465,12 +474,12 @@ impl ChildJobs {
     }
     /// The trace encoding of the name of `slot` (`make` encodes it the first time).
     pub fn trace_names(&mut self, slot: usize, make: impl FnOnce() -> Rc<[u8]>) -> Rc<[u8]> {
-        self.slots[slot].0.trace_names.get_or_insert_with(make).clone()
+        self.slots[slot].2.trace_names.get_or_insert_with(make).clone()
     }
     /// The job key of the name of `slot` (`make` makes it the first time): every
     /// restart attempt's Job of the name shares it, as it is the name's.
     pub fn job_key(&mut self, slot: usize, make: impl FnOnce() -> JobKey) -> JobKey {
-        self.slots[slot].0.job_key.get_or_insert_with(make).clone()
+        self.slots[slot].2.job_key.get_or_insert_with(make).clone()
     }
     /// Lists Job `id` under the name of `slot` (from [`ChildJobs::slot_of`]), as
     /// `insert` of that name would; returns the id it replaces.
@@ -503,14 +512,14 @@ impl ChildJobs {
         ChildName: std::borrow::Borrow<Q>,
     {
         use std::borrow::Borrow;
-        self.slots.binary_search_by(|(k, _)| k.borrow().cmp(name))
+        self.slots.binary_search_by(|(k, _, _)| k.borrow().cmp(name))
     }
     pub fn insert(&mut self, name: ChildName, id: JobId) -> Option<JobId> {
         self.view_valid = false;
         let old = match self.find(&name) {
             Ok(i) => self.slots[i].1.replace(id),
             Err(i) => {
-                self.slots.insert(i, (name, Some(id)));
+                self.slots.insert(i, (name, Some(id), NameCache::default()));
                 self.at_valid = false;
                 None
             }
@@ -564,14 +573,14 @@ impl Extend<(ChildName, JobId)> for ChildJobs {
         self.view_valid = false;
         let sorted = self.slots.len();
         for (name, id) in jobs {
-            match self.slots[..sorted].binary_search_by(|(k, _)| k.cmp(&name)) {
+            match self.slots[..sorted].binary_search_by(|(k, _, _)| k.cmp(&name)) {
                 Ok(i) => {
                     if self.slots[i].1.replace(id).is_none() {
                         self.live += 1;
                     }
                 }
                 Err(_) => {
-                    self.slots.push((name, Some(id)));
+                    self.slots.push((name, Some(id), NameCache::default()));
                     self.live += 1;
                 }
             }
@@ -594,12 +603,12 @@ impl Extend<(ChildName, JobId)> for ChildJobs {
 }
 
 /// The (name, id) pairs of a [`ChildJobs`] in name order.
-pub struct ChildJobsIter<'a>(std::slice::Iter<'a, (ChildName, Option<JobId>)>);
+pub struct ChildJobsIter<'a>(std::slice::Iter<'a, (ChildName, Option<JobId>, NameCache)>);
 
 impl<'a> Iterator for ChildJobsIter<'a> {
     type Item = (&'a ChildName, &'a JobId);
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.find_map(|(k, id)| id.as_ref().map(|id| (k, id)))
+        self.0.find_map(|(k, id, _)| id.as_ref().map(|id| (k, id)))
     }
 }
 
@@ -618,10 +627,6 @@ impl<'a> IntoIterator for &'a ChildJobs {
 #[derive(Debug, Clone)]
 pub struct ChildName {
     name: Name,
-    /// The name's trace encoding (see [`JobStamp::trace_names`]) and job key, once a
-    /// Job of the name needed them; not part of the key.
-    trace_names: Option<Rc<[u8]>>,
-    job_key: Option<JobKey>,
     /// Bits 40.. hold the replicated Job index + 1 (0: no shortcut, compare names);
     /// bits 0..40 the job index's [`decimal_string_rank`].
     rank: u64,
@@ -635,12 +640,7 @@ impl ChildName {
             (Ok(rj), Ok(i)) if rj < 1 << 24 => rj << 40 | decimal_string_rank(i),
             _ => 0,
         };
-        ChildName {
-            name,
-            trace_names: None,
-            job_key: None,
-            rank,
-        }
+        ChildName { name, rank }
     }
 }
 
@@ -1247,7 +1247,7 @@ mod tests {
         check(&mut jobs);
         for (rj, i) in [(0, 3), (1, 3), (0, 20), (0, 21), (0, 3)] {
             let name: Name = format!("js-{}-{i}", ["a", "b"][rj]).into();
-            assert_eq!(jobs.remove_child(&name, rj, i as i32), by_name.remove(&*name), "{name}");
+            assert_eq!(jobs.remove_child(&name, rj, i), by_name.remove(&*name), "{name}");
         }
         let slot = jobs.slot_of(0, 3).expect("the name keeps its slot");
         assert_eq!(&**jobs.name_at(slot), "js-a-3");
