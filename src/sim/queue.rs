@@ -399,12 +399,16 @@ impl<V> IdMap<V> {
             self.grow_below(key);
         }
         let i = usize::try_from(key - self.base).expect("an id window fits in memory");
+        self.start = self.start.min(i);
         if self.slots.len() == i {
-            self.slots.push(None);
-        } else if self.slots.len() < i {
+            // The next id (the common case): the value goes straight into a new slot.
+            self.slots.push(Some(v));
+            self.len += 1;
+            return;
+        }
+        if self.slots.len() < i {
             self.grow_above(i);
         }
-        self.start = self.start.min(i);
         if self.slots[i].replace(v).is_none() {
             self.len += 1;
         }
@@ -448,6 +452,19 @@ impl<V> IdMap<V> {
     }
     pub fn contains_key(&self, key: u64) -> bool {
         self.get(key).is_some()
+    }
+    /// The entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
+        let first = self.base + self.start as u64;
+        self.slots[self.start..]
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, s)| s.as_ref().map(|v| (first + i as u64, v)))
+    }
+    /// Slots held, live or not (tests of the storage bound).
+    #[cfg(test)]
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
     }
     pub fn len(&self) -> usize {
         self.len

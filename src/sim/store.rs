@@ -8,6 +8,8 @@ use crate::units::Millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use super::queue::IdMap;
+
 /// A slab of boxed objects (an [`InlineSlab`] of boxes, for objects too large to
 /// move in and out of a slot); ids are never reused within a run (the id is a
 /// creation sequence number). Storage is a window of slots from the oldest live
@@ -183,84 +185,53 @@ fn refresh_row(row: &mut ChildJob, j: &JobObj) {
     row.deleting = j.deletion.is_some();
 }
 
-/// Objects by id in a window of slots from the oldest live id, the objects in their
-/// slots (a [`Slab`] boxes them). For the pods, made and removed by the tens of
+/// Objects by id, the objects in their slots (a [`Slab`] boxes them): an [`IdMap`]
+/// from ids handed out in sequence. For the pods, made and removed by the tens of
 /// thousands, this saves an allocation and a free per object and a pointer to
-/// follow on every lookup; `remove` moves the object out. The slots are a plain
-/// vector (a lookup is a subtraction and an index): the dead slots before the oldest
-/// live id are dropped in bulk once they are half of the vector.
+/// follow on every lookup (a lookup is a subtraction and an index); `remove` moves
+/// the object out.
 #[derive(Debug)]
 pub struct InlineSlab<T> {
-    /// Slot `i` holds id `base + i`; the slots before `head` are empty.
-    slots: Vec<Option<T>>,
-    base: u64,
-    head: usize,
-    live: usize,
+    map: IdMap<T>,
+    next: u64,
 }
-
-/// Dead slots an [`InlineSlab`] lets gather at its front before it drops them.
-const SLAB_COMPACT_MIN: usize = 64;
 
 impl<T> Default for InlineSlab<T> {
     fn default() -> Self {
         InlineSlab {
-            slots: Vec::new(),
-            base: 0,
-            head: 0,
-            live: 0,
+            map: IdMap::default(),
+            next: 0,
         }
     }
 }
 
 impl<T> InlineSlab<T> {
     pub fn insert(&mut self, v: T) -> u64 {
-        let id = self.base + self.slots.len() as u64;
-        self.slots.push(Some(v));
-        self.live += 1;
+        let id = self.next;
+        self.next += 1;
+        self.map.insert(id, v);
         id
     }
     #[inline]
-    fn slot(&self, id: u64) -> Option<usize> {
-        usize::try_from(id.checked_sub(self.base)?).ok()
-    }
-    #[inline]
     pub fn get(&self, id: u64) -> Option<&T> {
-        self.slots.get(self.slot(id)?)?.as_ref()
+        self.map.get(id)
     }
     #[inline]
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        let i = self.slot(id)?;
-        self.slots.get_mut(i)?.as_mut()
+        self.map.get_mut(id)
     }
     pub fn remove(&mut self, id: u64) -> Option<T> {
-        let i = self.slot(id)?;
-        let v = self.slots.get_mut(i)?.take()?;
-        self.live -= 1;
-        if i == self.head {
-            while self.slots.get(self.head).is_some_and(|s| s.is_none()) {
-                self.head += 1;
-            }
-            if self.head >= SLAB_COMPACT_MIN && 2 * self.head >= self.slots.len() {
-                self.slots.drain(..self.head);
-                self.base += self.head as u64;
-                self.head = 0;
-            }
-        }
-        Some(v)
+        self.map.remove(id)
     }
     /// Live objects in id (creation) order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
-        let first = self.base + self.head as u64;
-        self.slots[self.head..]
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, s)| s.as_ref().map(|v| (first + i as u64, v)))
+        self.map.iter()
     }
     pub fn len(&self) -> usize {
-        self.live
+        self.map.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.map.is_empty()
     }
 }
 
@@ -315,11 +286,10 @@ mod inline_slab_tests {
                 assert_eq!(b.get(id), model.get(&id));
             }
             let oldest = model.keys().next().copied().unwrap_or(next);
-            assert!(a.base <= oldest && a.base + a.head as u64 <= oldest);
             assert!(
-                a.slots.len() as u64 <= 2 * (next - oldest) + SLAB_COMPACT_MIN as u64 + 1,
+                a.map.slot_count() as u64 <= 4 * (next - oldest) + 1,
                 "dead slots are dropped: {} slots for ids {oldest}..{next}",
-                a.slots.len()
+                a.map.slot_count()
             );
         }
         if let (Some(x), Some(y)) = (a.get_mut(next - 1), model.get_mut(&(next - 1))) {
