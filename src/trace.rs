@@ -739,6 +739,15 @@ impl TraceSink {
         self.hasher.defined.jobs.get(def_slot(id)) == Some(&id)
     }
 
+    /// Job `id` is gone: it no longer counts as defined (so a defined Job exists).
+    pub fn forget_job(&mut self, id: u64) {
+        if let Some(d) = self.hasher.defined.jobs.get_mut(def_slot(id))
+            && *d == id
+        {
+            *d = u64::MAX;
+        }
+    }
+
     /// Defines Job `id` for the events that follow: `names` appends its encoded name
     /// fields (`NAMESPACE` to `JOB`), `stamp` is its (job index, restart attempt, job
     /// restart attempt). A Job's names and stamp never change.
@@ -806,7 +815,7 @@ impl TraceSink {
     /// Counts and hashes a Job or pod event whose Job, pod and node are defined: the
     /// bytes `World`'s owned event would encode to, rebuilt where the hash is taken.
     /// Only for a sink that neither writes nor keeps events.
-    #[inline]
+    #[inline(always)]
     pub fn emit_object_event(&mut self, ev: ObjectEvent) {
         debug_assert!(!self.needs_events());
         debug_assert!(ev.job.is_none_or(|j| self.job_defined(j)));

@@ -660,6 +660,7 @@ impl World {
         }
         self.emit_job("JobDeleted", jid);
         let Some(j) = self.jobs.remove(jid) else { return };
+        self.trace.forget_job(jid);
         self.job_names.remove(&j.namespace, &j.name);
         self.job_queue.forget(jid);
         // Orphaned pods of a background deletion are garbage-collected.

@@ -38,6 +38,8 @@ enum W {
 #[derive(Debug)]
 pub struct Watchers {
     items: Vec<W>,
+    /// Some item watches trace events (fixed at creation: every emit asks).
+    watches: bool,
     pub outcomes: Vec<Outcome>,
 }
 
@@ -68,8 +70,9 @@ fn describe_filter(f: &EventFilter) -> String {
 
 impl Watchers {
     /// Whether any expectation watches trace events (`event` and `order` expectations).
+    #[inline]
     pub fn watches_events(&self) -> bool {
-        self.items.iter().any(|w| !matches!(w, W::Other))
+        self.watches
     }
 
     pub fn new(expect: &[Expectation]) -> Watchers {
@@ -94,8 +97,9 @@ impl Watchers {
                 },
                 _ => W::Other,
             })
-            .collect();
+            .collect::<Vec<_>>();
         Watchers {
+            watches: items.iter().any(|w| !matches!(w, W::Other)),
             items,
             outcomes: Vec::new(),
         }

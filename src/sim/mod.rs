@@ -663,14 +663,17 @@ impl World {
     /// Job `id` for an `ObjectEvent`, defined in the trace's record stream if it is
     /// not yet (`None` if there is no such Job).
     fn define_traced_job(&mut self, id: JobId) -> Option<JobId> {
-        let j = self.jobs.get(id)?;
-        if !self.trace.job_defined(id) {
-            let stamp = j
-                .stamp
-                .as_ref()
-                .map(|s| (s.job_index, s.restart_attempt, s.job_restart_attempt));
-            self.trace.define_job(id, |out| encode_job_names(out, j), stamp);
+        // A defined Job exists (`remove_job` forgets it): no lookup for the common case.
+        if self.trace.job_defined(id) {
+            debug_assert!(self.jobs.get(id).is_some());
+            return Some(id);
         }
+        let j = self.jobs.get(id)?;
+        let stamp = j
+            .stamp
+            .as_ref()
+            .map(|s| (s.job_index, s.restart_attempt, s.job_restart_attempt));
+        self.trace.define_job(id, |out| encode_job_names(out, j), stamp);
         Some(id)
     }
 
