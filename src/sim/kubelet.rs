@@ -192,7 +192,9 @@ impl World {
             for (r, v) in p.requests.iter() {
                 node.allocated[*r] -= v;
             }
-            if let Some(pl) = p.placement.as_deref() {
+            if let Some(pl) = p.placement.as_deref()
+                && !self.sched.topo.keys.is_empty()
+            {
                 self.sched.topo.pod_moved(pl, n, -1);
             }
             self.sched.node_changed(n, &self.nodes[n]);
