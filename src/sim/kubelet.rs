@@ -20,7 +20,11 @@ impl World {
         if self.is_training_pod(pid) {
             return (None, 0); // runs until the training work is done
         }
-        let p = self.pods.get(pid).expect("exists");
+        self.workload_rule(self.pods.get(pid).expect("exists"))
+    }
+
+    /// The first matching workload rule's (runFor, exitCode), training aside.
+    fn workload_rule(&self, p: &PodObj) -> (Option<Millis>, i32) {
         for r in &self.sc.workload {
             if self.pod_matches(p, &r.matcher) {
                 return (r.run_for, r.exit_code);
@@ -43,18 +47,14 @@ impl World {
     }
 
     pub(super) fn pod_start(&mut self, pid: PodId, epoch: u32) {
-        if !self.live(pid, epoch) {
+        // `live`, with the one lookup.
+        let Some(p) = self.pods.get_mut(pid) else { return };
+        if p.epoch != epoch || p.phase.terminal() || p.deletion.is_some() {
             return;
         }
-        if self
-            .pods
-            .get(pid)
-            .and_then(|p| p.node)
-            .is_some_and(|n| !self.nodes[n].alive)
-        {
+        if p.node.is_some_and(|n| !self.nodes[n].alive) {
             return; // started when the kubelet comes back
         }
-        let p = self.pods.get_mut(pid).expect("exists");
         p.phase = Phase::Running;
         self.start_container(pid, "PodRunning");
     }
@@ -77,10 +77,20 @@ impl World {
     /// The workload runs: Ready after `podReady` (or its probes), exit after the rule's `runFor`.
     pub(super) fn run_workload(&mut self, pid: PodId) {
         let now = self.now;
-        let (run_for, _) = self.workload_for(pid);
-        let ready_after = self.ready_after(pid);
+        // `workload_for` and `ready_after`, looking the pod and its Job up once.
         let p = self.pods.get(pid).expect("exists");
         let (g, job) = (p.epoch, p.job);
+        let j = self.jobs.get(job);
+        let run_for = if self.is_training_job(j) {
+            None // runs until the training work is done
+        } else {
+            self.workload_rule(p).0
+        };
+        let ready_after = self
+            .sc
+            .timing
+            .pod_ready
+            .max(j.map_or(0, |j| j.pod_template.spec.probes_ready_after()));
         self.push(now + ready_after, Ev::PodReady(pid, g));
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
@@ -92,22 +102,12 @@ impl World {
         self.podctl_watch(pid);
     }
 
-    /// Running -> Ready: `timing.podReady`, or later when the pod's readiness and startup
-    /// probes say so (their handlers always succeed; only their timing is simulated).
-    fn ready_after(&self, pid: PodId) -> Millis {
-        let job = self.pods.get(pid).expect("exists").job;
-        let probes = self
-            .jobs
-            .get(job)
-            .map_or(0, |j| j.pod_template.spec.probes_ready_after());
-        self.sc.timing.pod_ready.max(probes)
-    }
-
     pub(super) fn pod_ready(&mut self, pid: PodId, epoch: u32) {
-        if !self.live(pid, epoch) {
+        // `live`, with the one lookup.
+        let Some(p) = self.pods.get_mut(pid) else { return };
+        if p.epoch != epoch || p.phase.terminal() || p.deletion.is_some() {
             return;
         }
-        let p = self.pods.get_mut(pid).expect("exists");
         if !p.running || p.ready {
             return;
         }

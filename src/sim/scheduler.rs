@@ -317,10 +317,15 @@ impl World {
     }
 
     /// Capacity changed: unschedulable pods are retried after `schedulerDelay`.
+    #[inline]
     pub(super) fn scheduler_kick(&mut self) {
-        if self.sched.unsched.is_empty() {
-            return;
+        if !self.sched.unsched.is_empty() {
+            self.scheduler_retry_unschedulable();
         }
+    }
+
+    #[inline(never)]
+    fn scheduler_retry_unschedulable(&mut self) {
         let pods: Vec<PodId> = self.sched.unsched.values().copied().collect();
         self.sched.unsched.clear();
         self.sched.unsched_keys.clear();
