@@ -386,10 +386,15 @@ impl World {
     // ---------------------------------------------------------------- pod controller
 
     /// Watch filter of the pod controller: scheduled, live leaders of exclusive-placement Jobs.
+    #[inline]
     pub(super) fn podctl_watch(&mut self, pid: PodId) {
-        if self.sched.topo.keys.is_empty() {
-            return; // no exclusive-placement pod was ever created
-        }
+        if !self.sched.topo.keys.is_empty() {
+            self.podctl_watch_leader(pid);
+        } // else no exclusive-placement pod was ever created
+    }
+
+    #[inline(never)]
+    fn podctl_watch_leader(&mut self, pid: PodId) {
         let Some(p) = self.pods.get(pid) else { return };
         if p.index != 0
             || p.node.is_none()
