@@ -33,11 +33,10 @@ impl World {
         (Some(60_000), 0)
     }
 
-    /// Called by the scheduler when a pod is bound.
-    pub(super) fn kubelet_bound(&mut self, pid: PodId) {
+    /// Called by the scheduler when a pod (of timer generation `epoch`) is bound.
+    pub(super) fn kubelet_bound(&mut self, pid: PodId, epoch: u32) {
         let t = self.now + self.sc.timing.pod_startup;
-        let g = self.pods.get(pid).expect("exists").epoch;
-        self.push(t, Ev::PodStart(pid, g));
+        self.push(t, Ev::PodStart(pid, epoch));
     }
 
     fn live(&self, pid: PodId, epoch: u32) -> bool {
@@ -218,11 +217,11 @@ impl World {
         p.deletion = Some(now);
         p.epoch += 1;
         p.ready = false;
+        // (The training model's update below leaves these alone.)
+        let (g, job, node) = (p.epoch, p.job, p.node);
         if was_ready {
             self.training_ready_changed(pid, false);
         }
-        let p = self.pods.get_mut(pid).expect("exists");
-        let (g, job, node) = (p.epoch, p.job, p.node);
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
             self.push(now + term, Ev::PodTerminated(pid, g));

@@ -608,7 +608,10 @@ impl World {
     }
 
     fn bind(&mut self, pid: PodId, n: NodeId) {
-        let job = self.pods.get(pid).expect("exists").job;
+        let p = self.pods.get_mut(pid).expect("exists");
+        p.node = Some(n);
+        p.unschedulable_reported = false;
+        let (job, epoch) = (p.job, p.epoch);
         let reqs = &self.jobs.get(job).expect("exists").pod_requests;
         let node = &mut self.nodes[n];
         for (r, v) in reqs.iter() {
@@ -616,16 +619,13 @@ impl World {
         }
         node.pods.insert(pid);
         self.sched.node_changed(n, &self.nodes[n]);
-        let p = self.pods.get_mut(pid).expect("exists");
-        p.node = Some(n);
-        p.unschedulable_reported = false;
-        if let Some(pl) = p.placement.as_deref()
-            && !self.sched.topo.keys.is_empty()
+        if !self.sched.topo.keys.is_empty()
+            && let Some(pl) = self.pods.get(pid).and_then(|p| p.placement.as_deref())
         {
             self.sched.topo.pod_moved(pl, n, 1);
         }
         self.emit_pod("PodScheduled", pid);
-        self.kubelet_bound(pid);
+        self.kubelet_bound(pid, epoch);
         self.pod_changed(job);
         self.podctl_watch(pid);
     }

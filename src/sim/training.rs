@@ -49,8 +49,16 @@ impl TrainState {
 
 /// The training state of JobSet `id`, named `name`.
 fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, name: &str) -> Option<&'a mut TrainState> {
-    if states.len() == 1 && states.values().next().is_some_and(|t| t.jobset_id == Some(id)) {
-        return states.values_mut().next();
+    if states.len() == 1 {
+        // The only state: found by the id it remembers, else by its name (one descent).
+        let (k, ts) = states.iter_mut().next()?;
+        if ts.jobset_id != Some(id) {
+            if k != name {
+                return None;
+            }
+            ts.jobset_id = Some(id);
+        }
+        return Some(ts);
     }
     let ts = states.get_mut(name)?;
     ts.jobset_id = Some(id);
