@@ -55,7 +55,10 @@ impl World {
             return; // started when the kubelet comes back
         }
         p.phase = Phase::Running;
-        self.start_container(pid, "PodRunning");
+        p.running = true;
+        p.started_at = self.now;
+        let job = p.job;
+        self.container_started(pid, job, "PodRunning");
     }
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
@@ -64,6 +67,11 @@ impl World {
         p.running = true;
         p.started_at = now;
         let job = p.job;
+        self.container_started(pid, job, event);
+    }
+
+    /// The pod's main container started (`running`, `started_at` set).
+    fn container_started(&mut self, pid: PodId, job: JobId, event: &'static str) {
         self.emit_pod(event, pid);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {

@@ -37,6 +37,8 @@ pub struct SchedState {
     /// so a wave of pod creations does not allocate one each. Their contents are dropped
     /// as they are kept (while the Job key they share with the pod's Job is likely still
     /// in cache), so the boxes are uninitialized.
+    // The boxes are what is reused (a pod holds its placement boxed), hence the Vec of boxes.
+    #[allow(clippy::vec_box)]
     spare_placements: Vec<Box<std::mem::MaybeUninit<super::placement::PodPlacement>>>,
     /// Names of removed pods that nothing else holds, by length (at most `SPARE_NAMES`
     /// in all): a new pod's name of the same length is written into one instead of
