@@ -46,10 +46,16 @@ pub fn restart_rule_matches(spec: &crate::api::PodSpec, code: i32) -> bool {
 
 impl World {
     /// The JobSet whose agent protocol this pod follows, if any.
+    #[inline]
     fn agent_jobset(&self, pid: PodId) -> Option<JobSetId> {
         if !self.sc.gates.in_place_restart {
-            return None;
+            return None; // (tested inline: every container start asks)
         }
+        self.agent_jobset_gated(pid)
+    }
+
+    #[inline(never)]
+    fn agent_jobset_gated(&self, pid: PodId) -> Option<JobSetId> {
         let p = self.pods.get(pid)?;
         let owner = self.jobs.get(p.job)?.stamp.as_ref()?.jobset;
         let jso = self.jobsets.get(owner)?;

@@ -20,7 +20,11 @@ impl World {
         if self.is_training_pod(pid) {
             return (None, 0); // runs until the training work is done
         }
-        let p = self.pods.get(pid).expect("exists");
+        self.workload_rule(self.pods.get(pid).expect("exists"))
+    }
+
+    /// The first matching workload rule's (runFor, exitCode), training aside.
+    fn workload_rule(&self, p: &PodObj) -> (Option<Millis>, i32) {
         for r in &self.sc.workload {
             if self.pod_matches(p, &r.matcher) {
                 return (r.run_for, r.exit_code);
@@ -29,11 +33,10 @@ impl World {
         (Some(60_000), 0)
     }
 
-    /// Called by the scheduler when a pod is bound.
-    pub(super) fn kubelet_bound(&mut self, pid: PodId) {
+    /// Called by the scheduler when a pod (of timer generation `epoch`) is bound.
+    pub(super) fn kubelet_bound(&mut self, pid: PodId, epoch: u32) {
         let t = self.now + self.sc.timing.pod_startup;
-        let g = self.pods.get(pid).expect("exists").epoch;
-        self.push(t, Ev::PodStart(pid, g));
+        self.push(t, Ev::PodStart(pid, epoch));
     }
 
     fn live(&self, pid: PodId, epoch: u32) -> bool {
@@ -43,20 +46,19 @@ impl World {
     }
 
     pub(super) fn pod_start(&mut self, pid: PodId, epoch: u32) {
-        if !self.live(pid, epoch) {
+        // `live`, with the one lookup.
+        let Some(p) = self.pods.get_mut(pid) else { return };
+        if p.epoch != epoch || p.phase.terminal() || p.deletion.is_some() {
             return;
         }
-        if self
-            .pods
-            .get(pid)
-            .and_then(|p| p.node)
-            .is_some_and(|n| !self.nodes[n].alive)
-        {
+        if p.node.is_some_and(|n| !self.nodes[n].alive) {
             return; // started when the kubelet comes back
         }
-        let p = self.pods.get_mut(pid).expect("exists");
         p.phase = Phase::Running;
-        self.start_container(pid, "PodRunning");
+        p.running = true;
+        p.started_at = self.now;
+        let job = p.job;
+        self.container_started(pid, job, "PodRunning");
     }
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
@@ -65,6 +67,11 @@ impl World {
         p.running = true;
         p.started_at = now;
         let job = p.job;
+        self.container_started(pid, job, event);
+    }
+
+    /// The pod's main container started (`running`, `started_at` set).
+    fn container_started(&mut self, pid: PodId, job: JobId, event: &'static str) {
         self.emit_pod(event, pid);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {
@@ -77,10 +84,20 @@ impl World {
     /// The workload runs: Ready after `podReady` (or its probes), exit after the rule's `runFor`.
     pub(super) fn run_workload(&mut self, pid: PodId) {
         let now = self.now;
-        let (run_for, _) = self.workload_for(pid);
-        let ready_after = self.ready_after(pid);
+        // `workload_for` and `ready_after`, looking the pod and its Job up once.
         let p = self.pods.get(pid).expect("exists");
         let (g, job) = (p.epoch, p.job);
+        let j = self.jobs.get(job);
+        let run_for = if self.is_training_job(j) {
+            None // runs until the training work is done
+        } else {
+            self.workload_rule(p).0
+        };
+        let ready_after = self
+            .sc
+            .timing
+            .pod_ready
+            .max(j.map_or(0, |j| j.pod_template.spec.probes_ready_after()));
         self.push(now + ready_after, Ev::PodReady(pid, g));
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
@@ -92,22 +109,12 @@ impl World {
         self.podctl_watch(pid);
     }
 
-    /// Running -> Ready: `timing.podReady`, or later when the pod's readiness and startup
-    /// probes say so (their handlers always succeed; only their timing is simulated).
-    fn ready_after(&self, pid: PodId) -> Millis {
-        let job = self.pods.get(pid).expect("exists").job;
-        let probes = self
-            .jobs
-            .get(job)
-            .map_or(0, |j| j.pod_template.spec.probes_ready_after());
-        self.sc.timing.pod_ready.max(probes)
-    }
-
     pub(super) fn pod_ready(&mut self, pid: PodId, epoch: u32) {
-        if !self.live(pid, epoch) {
+        // `live`, with the one lookup.
+        let Some(p) = self.pods.get_mut(pid) else { return };
+        if p.epoch != epoch || p.phase.terminal() || p.deletion.is_some() {
             return;
         }
-        let p = self.pods.get_mut(pid).expect("exists");
         if !p.running || p.ready {
             return;
         }
@@ -192,7 +199,9 @@ impl World {
             for (r, v) in p.requests.iter() {
                 node.allocated[*r] -= v;
             }
-            if let Some(pl) = p.placement.as_deref() {
+            if let Some(pl) = p.placement.as_deref()
+                && !self.sched.topo.keys.is_empty()
+            {
                 self.sched.topo.pod_moved(pl, n, -1);
             }
             self.sched.node_changed(n, &self.nodes[n]);
@@ -216,11 +225,11 @@ impl World {
         p.deletion = Some(now);
         p.epoch += 1;
         p.ready = false;
+        // (The training model's update below leaves these alone.)
+        let (g, job, node) = (p.epoch, p.job, p.node);
         if was_ready {
             self.training_ready_changed(pid, false);
         }
-        let p = self.pods.get_mut(pid).expect("exists");
-        let (g, job, node) = (p.epoch, p.job, p.node);
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
             self.push(now + term, Ev::PodTerminated(pid, g));

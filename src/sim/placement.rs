@@ -14,6 +14,7 @@
 //! [own], priority In [own]`; namespaceSelector `{}` (all namespaces).
 
 use super::*;
+use crate::api::Labels;
 use crate::api::constants::*;
 
 /// `kube-scheduler` InterPodAffinity filter reasons, in its filter order.
@@ -94,9 +95,49 @@ pub struct KeyIndex {
 #[derive(Debug, Default)]
 pub struct TopoIndex {
     pub keys: BTreeMap<Name, KeyIndex>,
+    /// The pod webhook's reading of the template metadata it last saw, held so its
+    /// pointer identifies it (the Jobs of a replicated Job created together share one).
+    webhook_meta: Option<(Rc<super::store::TemplateMeta>, MetaReading)>,
+}
+
+/// What the pod webhook reads from a Job's annotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MetaReading {
+    /// The pod annotation `alpha.jobset.sigs.k8s.io/exclusive-topology`.
+    exclusive: Option<Name>,
+    /// The pod annotation `alpha.jobset.sigs.k8s.io/node-selector-strategy` is present.
+    node_selector_strategy: bool,
+    /// Both annotations are on the Job: constructJob adds the namespaced-job nodeSelector.
+    namespaced_job: bool,
+}
+
+impl MetaReading {
+    /// The pod annotations are the Job's resume annotations over its template's.
+    fn read(resume: &Labels, meta: &super::store::TemplateMeta) -> MetaReading {
+        let ann = |k: &str| resume.get(k).or_else(|| meta.pod_annotations.get(k));
+        MetaReading {
+            exclusive: ann(EXCLUSIVE_KEY).map(|t| t.as_str().into()),
+            node_selector_strategy: ann(NODE_SELECTOR_STRATEGY_KEY).is_some(),
+            namespaced_job: meta.job_annotations.contains_key(EXCLUSIVE_KEY)
+                && meta.job_annotations.contains_key(NODE_SELECTOR_STRATEGY_KEY),
+        }
+    }
 }
 
 impl TopoIndex {
+    /// `MetaReading::read` for a Job without resume annotations, remembered for the
+    /// last template metadata seen (the same for every pod of a wave of Jobs).
+    fn webhook_reading(&mut self, meta: &Rc<super::store::TemplateMeta>) -> MetaReading {
+        if let Some((m, r)) = &self.webhook_meta
+            && Rc::ptr_eq(m, meta)
+        {
+            return r.clone();
+        }
+        let r = MetaReading::read(&Labels::new(), meta);
+        self.webhook_meta = Some((meta.clone(), r.clone()));
+        r
+    }
+
     /// Starts indexing `key` (once): nodes by domain and the bound pods already there.
     pub fn ensure_key(&mut self, key: &Name, nodes: &[NodeObj], node_key: &[Option<u64>], pods: &InlineSlab<PodObj>) {
         if self.keys.contains_key(key) {
@@ -284,14 +325,15 @@ impl World {
     ) -> Result<Option<PodPlacement>, String> {
         let Some(j) = self.jobs.get(jid) else { return Ok(None) };
         let Some(s) = &j.stamp else { return Ok(None) };
-        let ann = |k: &str| {
-            j.resume_annotations
-                .get(k)
-                .or_else(|| s.template_meta.pod_annotations.get(k))
-                .cloned()
+        let MetaReading {
+            exclusive,
+            node_selector_strategy,
+            namespaced_job,
+        } = if j.resume_annotations.is_empty() {
+            self.sched.topo.webhook_reading(&s.template_meta)
+        } else {
+            MetaReading::read(&j.resume_annotations, &s.template_meta)
         };
-        let exclusive: Option<Name> = ann(EXCLUSIVE_KEY).map(|t| t.as_str().into());
-        let node_selector_strategy = ann(NODE_SELECTOR_STRATEGY_KEY).is_some();
         let mut pl = PodPlacement {
             job_key: s.job_key.clone(),
             priority_label: None,
@@ -300,9 +342,7 @@ impl World {
             node_selector: Vec::new(),
         };
         // constructJob §1.5: both annotations on the Job => namespaced-job nodeSelector.
-        if s.template_meta.job_annotations.contains_key(EXCLUSIVE_KEY)
-            && s.template_meta.job_annotations.contains_key(NODE_SELECTOR_STRATEGY_KEY)
-        {
+        if namespaced_job {
             pl.node_selector
                 .push((NAMESPACED_JOB_KEY.into(), format!("{}_{}", j.namespace, j.name).into()));
         }
@@ -386,10 +426,15 @@ impl World {
     // ---------------------------------------------------------------- pod controller
 
     /// Watch filter of the pod controller: scheduled, live leaders of exclusive-placement Jobs.
+    #[inline]
     pub(super) fn podctl_watch(&mut self, pid: PodId) {
-        if self.sched.topo.keys.is_empty() {
-            return; // no exclusive-placement pod was ever created
-        }
+        if !self.sched.topo.keys.is_empty() {
+            self.podctl_watch_leader(pid);
+        } // else no exclusive-placement pod was ever created
+    }
+
+    #[inline(never)]
+    fn podctl_watch_leader(&mut self, pid: PodId) {
         let Some(p) = self.pods.get(pid) else { return };
         if p.index != 0
             || p.node.is_none()
@@ -459,6 +504,42 @@ mod tests {
         assert_eq!(priority_label_value(100), "100");
         assert_eq!(priority_label_value(-5), "n5");
         assert_eq!(priority_label_value(i32::MIN), "n2147483648");
+    }
+
+    /// The webhook's remembered reading is the one of the metadata it is asked about:
+    /// another template's (even at a reused address) is read afresh.
+    #[test]
+    fn webhook_reading_follows_the_template_metadata() {
+        use super::super::store::TemplateMeta;
+        let meta = |pod: &[(&str, &str)], job: &[&str]| {
+            Rc::new(TemplateMeta {
+                pod_annotations: pod.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                job_annotations: job.iter().map(|k| (k.to_string(), String::new())).collect(),
+                ..Default::default()
+            })
+        };
+        let mut ix = TopoIndex::default();
+        let metas = [
+            meta(&[(EXCLUSIVE_KEY, "rack")], &[]),
+            meta(&[], &[]),
+            meta(
+                &[(EXCLUSIVE_KEY, "zone"), (NODE_SELECTOR_STRATEGY_KEY, "true")],
+                &[EXCLUSIVE_KEY, NODE_SELECTOR_STRATEGY_KEY],
+            ),
+        ];
+        for m in metas.iter().chain(&metas).chain([&metas[2], &metas[2], &metas[0]]) {
+            let want = MetaReading::read(&Labels::new(), m);
+            assert_eq!(ix.webhook_reading(m), want);
+        }
+        assert_eq!(ix.webhook_reading(&metas[2]).exclusive.as_deref(), Some("zone"));
+        assert!(ix.webhook_reading(&metas[2]).namespaced_job);
+        // A freed template's address may be reused by another: the held Rc prevents it.
+        drop(ix.webhook_reading(&meta(&[(EXCLUSIVE_KEY, "a")], &[])));
+        let other = meta(&[], &[]);
+        assert_eq!(ix.webhook_reading(&other).exclusive, None);
+        // Resume annotations win over the template's.
+        let resume: Labels = [(EXCLUSIVE_KEY.to_string(), "host".to_string())].into_iter().collect();
+        assert_eq!(MetaReading::read(&resume, &metas[0]).exclusive.as_deref(), Some("host"));
     }
 
     #[test]

@@ -34,11 +34,12 @@ pub struct SchedState {
     /// Inter-pod affinity index by topology key (`placement.rs`).
     pub(super) topo: super::placement::TopoIndex,
     /// Placement boxes of removed pods (at most `SPARE_PLACEMENTS`), reused by new pods
-    /// so a wave of pod creations does not allocate one each. Their old contents are
-    /// dropped when a new pod's placement overwrites them.
+    /// so a wave of pod creations does not allocate one each. Their contents are dropped
+    /// as they are kept (while the Job key they share with the pod's Job is likely still
+    /// in cache), so the boxes are uninitialized.
     // The boxes are what is reused (a pod holds its placement boxed), hence the Vec of boxes.
     #[allow(clippy::vec_box)]
-    spare_placements: Vec<Box<super::placement::PodPlacement>>,
+    spare_placements: Vec<Box<std::mem::MaybeUninit<super::placement::PodPlacement>>>,
     /// Names of removed pods that nothing else holds, by length (at most `SPARE_NAMES`
     /// in all): a new pod's name of the same length is written into one instead of
     /// allocating (pods of a Job's next attempt have names of the same lengths).
@@ -69,17 +70,22 @@ impl SchedState {
     /// A boxed placement for a new pod, in a removed pod's box when one is kept.
     pub(super) fn box_placement(&mut self, pl: super::placement::PodPlacement) -> Box<super::placement::PodPlacement> {
         match self.spare_placements.pop() {
-            Some(mut b) => {
-                *b = pl;
-                b
-            }
+            Some(b) => Box::write(b, pl),
             None => Box::new(pl),
         }
     }
 
-    /// Keeps a removed pod's placement box for reuse (up to `SPARE_PLACEMENTS`; else it is freed).
+    /// Keeps a removed pod's placement box for reuse, its contents dropped (up to
+    /// `SPARE_PLACEMENTS`; else it is freed).
     pub(super) fn recycle_placement(&mut self, b: Box<super::placement::PodPlacement>) {
         if self.spare_placements.len() < SPARE_PLACEMENTS {
+            let raw = Box::into_raw(b);
+            // SAFETY: `raw` comes from a Box and is dropped in place exactly once; its
+            // allocation is then owned again as uninitialized memory of the same layout.
+            let b = unsafe {
+                std::ptr::drop_in_place(raw);
+                Box::from_raw(raw.cast::<std::mem::MaybeUninit<super::placement::PodPlacement>>())
+            };
             self.spare_placements.push(b);
         }
     }
@@ -157,15 +163,17 @@ fn node_score(n: &NodeObj) -> u64 {
 
 /// The schedulable nodes of one pool in scoring order. Nodes sharing a score
 /// share a bucket, a bitset over the pool's members (numbered in node order),
-/// so a node whose score changes moves between two buckets of a map with one
+/// so a node whose score changes moves between two buckets of a list with one
 /// entry per distinct score rather than one per node (a big pool of identical
-/// nodes has a handful of scores). Iteration yields exactly the order of a set
-/// of (score, node id) pairs.
+/// nodes has a handful of scores, so the list, sorted by score, is searched in
+/// a few steps and rarely changes length). Iteration yields exactly the order of
+/// a set of (score, node id) pairs.
 #[derive(Debug, Default, Clone)]
 pub struct PoolIndex {
     /// Node id of each member, by position; ascending.
     ids: Vec<NodeId>,
-    buckets: BTreeMap<u64, ScoreBucket>,
+    /// The non-empty buckets, ascending by score.
+    buckets: Vec<(u64, ScoreBucket)>,
     /// Cleared bitsets of emptied buckets, for reuse.
     spare: Vec<Vec<u64>>,
 }
@@ -174,6 +182,9 @@ pub struct PoolIndex {
 struct ScoreBucket {
     bits: Vec<u64>,
     len: usize,
+    /// No word before this one has a bit set (iteration starts here: a pool filled
+    /// in node order does not scan its full nodes' words in the free nodes' bucket).
+    lo: usize,
 }
 
 impl PoolIndex {
@@ -184,45 +195,105 @@ impl PoolIndex {
         self.ids.len() - 1
     }
 
+    /// The bucket of `score`: Ok(index) if present, else Err(where it would go).
+    #[inline]
+    fn find(&self, score: u64) -> Result<usize, usize> {
+        // Mostly one or two buckets: a short linear scan beats a binary search.
+        if self.buckets.len() <= 8 {
+            for (i, (s, _)) in self.buckets.iter().enumerate() {
+                if *s >= score {
+                    return if *s == score { Ok(i) } else { Err(i) };
+                }
+            }
+            return Err(self.buckets.len());
+        }
+        self.buckets.binary_search_by_key(&score, |(s, _)| *s)
+    }
+
     fn insert(&mut self, score: u64, pos: usize) {
-        let words = self.ids.len().div_ceil(64);
-        let spare = &mut self.spare;
-        let b = self.buckets.entry(score).or_insert_with(|| ScoreBucket {
-            bits: spare.pop().unwrap_or_else(|| vec![0; words]),
-            len: 0,
-        });
         let (w, m) = (pos / 64, 1u64 << (pos % 64));
+        let i = match self.find(score) {
+            Ok(i) => i,
+            Err(i) => {
+                let words = self.ids.len().div_ceil(64);
+                let bits = self.spare.pop().unwrap_or_else(|| vec![0; words]);
+                self.buckets.insert(i, (score, ScoreBucket { bits, len: 0, lo: w }));
+                i
+            }
+        };
+        let b = &mut self.buckets[i].1;
         debug_assert!(b.bits[w] & m == 0, "indexed twice");
         b.bits[w] |= m;
         b.len += 1;
+        b.lo = b.lo.min(w);
     }
 
     fn remove(&mut self, score: u64, pos: usize) {
-        let b = self.buckets.get_mut(&score).expect("indexed under its score");
+        let i = self.find(score).expect("indexed under its score");
+        let b = &mut self.buckets[i].1;
         let (w, m) = (pos / 64, 1u64 << (pos % 64));
         debug_assert!(b.bits[w] & m != 0, "not indexed");
         b.bits[w] &= !m;
         b.len -= 1;
         if b.len == 0 {
-            let b = self.buckets.remove(&score).expect("present");
+            let (_, b) = self.buckets.remove(i);
             self.spare.push(b.bits);
+        } else if w == b.lo && b.bits[w] == 0 {
+            // Some later word has a bit (len > 0).
+            while b.bits[b.lo] == 0 {
+                b.lo += 1;
+            }
         }
     }
 
     /// The indexed nodes by (score, node id).
-    pub fn iter(&self) -> impl Iterator<Item = (u64, NodeId)> + '_ {
-        self.buckets.iter().flat_map(move |(&score, b)| {
-            b.bits.iter().enumerate().flat_map(move |(w, &word)| {
-                let mut rest = word;
-                std::iter::from_fn(move || {
-                    (rest != 0).then(|| {
-                        let bit = rest.trailing_zeros() as usize;
-                        rest &= rest - 1;
-                        (score, self.ids[w * 64 + bit])
-                    })
-                })
-            })
-        })
+    pub fn iter(&self) -> PoolIter<'_> {
+        PoolIter {
+            ids: &self.ids,
+            buckets: self.buckets.iter(),
+            score: 0,
+            bits: &[],
+            word: 0,
+            rest: 0,
+        }
+    }
+}
+
+/// Iterator of [`PoolIndex::iter`].
+pub struct PoolIter<'a> {
+    ids: &'a [NodeId],
+    buckets: std::slice::Iter<'a, (u64, ScoreBucket)>,
+    score: u64,
+    /// The current bucket's words after the current one.
+    bits: &'a [u64],
+    /// Index in the bucket's bitset of `bits[0]`, the next word to load.
+    word: usize,
+    /// The unvisited bits of the current word (number `word - 1`).
+    rest: u64,
+}
+
+impl Iterator for PoolIter<'_> {
+    type Item = (u64, NodeId);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u64, NodeId)> {
+        loop {
+            if self.rest != 0 {
+                let bit = self.rest.trailing_zeros() as usize;
+                self.rest &= self.rest - 1;
+                return Some((self.score, self.ids[(self.word - 1) * 64 + bit]));
+            }
+            if let Some((&w, tail)) = self.bits.split_first() {
+                self.rest = w;
+                self.bits = tail;
+                self.word += 1;
+                continue;
+            }
+            let (score, b) = self.buckets.next()?;
+            self.score = *score;
+            self.bits = &b.bits[b.lo..];
+            self.word = b.lo;
+        }
     }
 }
 
@@ -252,10 +323,15 @@ impl World {
     }
 
     /// Capacity changed: unschedulable pods are retried after `schedulerDelay`.
+    #[inline]
     pub(super) fn scheduler_kick(&mut self) {
-        if self.sched.unsched.is_empty() {
-            return;
+        if !self.sched.unsched.is_empty() {
+            self.scheduler_retry_unschedulable();
         }
+    }
+
+    #[inline(never)]
+    fn scheduler_retry_unschedulable(&mut self) {
         let pods: Vec<PodId> = self.sched.unsched.values().copied().collect();
         self.sched.unsched.clear();
         self.sched.unsched_keys.clear();
@@ -348,16 +424,31 @@ impl World {
         }
         let pl = p.placement.as_deref();
         let extra: &[(Name, Name)] = pl.map(|pl| pl.node_selector.as_slice()).unwrap_or(&[]);
+        // No topology key in use: no inter-pod affinity term exists, every node passes
+        // that filter and no domain is named (`check` and `candidate_domains` say so).
+        let topo = !self.sched.topo.keys.is_empty();
+        // Without a nodeSelector or required node affinity, an untainted node passes the
+        // static filters when it is ready and not cordoned (as `node_fits_static` finds).
+        let plain = spec.spec.node_selector.is_empty() && extra.is_empty() && spec.spec.required_node_terms.is_none();
+        let fits_static = |node: &NodeObj| -> bool {
+            if plain && node.taints.is_empty() {
+                node.ready && !node.cordoned
+            } else {
+                self.node_fits_static(node, &spec.spec, extra).is_ok()
+            }
+        };
         // Requests against free room, then inter-pod affinity (the static filters passed).
         let fits_dynamic = |n: NodeId| -> bool {
             let node = &self.nodes[n];
             reqs.iter().all(|(r, v)| node.allocated[*r] + v <= node.allocatable[*r])
-                && self.sched.topo.check(pl, n).is_ok()
+                && (!topo || self.sched.topo.check(pl, n).is_ok())
         };
-        let fits =
-            |n: NodeId| -> bool { self.node_fits_static(&self.nodes[n], &spec.spec, extra).is_ok() && fits_dynamic(n) };
+        let fits = |n: NodeId| -> bool { fits_static(&self.nodes[n]) && fits_dynamic(n) };
         let mut chosen = None;
-        if let Some((key, domains)) = self.sched.topo.candidate_domains(pl, &spec.spec.node_selector) {
+        if let Some((key, domains)) = topo
+            .then(|| self.sched.topo.candidate_domains(pl, &spec.spec.node_selector))
+            .flatten()
+        {
             // Only the named domains can hold the pod: look at their nodes only, each
             // domain's in scoring order, and keep the best (pool, score, node) overall.
             let ki = &self.sched.topo.keys[&key];
@@ -378,7 +469,7 @@ impl World {
             'pools: for pool in 0..self.sched.pools.len() {
                 for (_, n) in self.sched.pools[pool].iter() {
                     let node = &self.nodes[n];
-                    if self.node_fits_static(node, &spec.spec, extra).is_err() {
+                    if !fits_static(node) {
                         // Pool-wide properties (taints, pool labels) fail for every node alike.
                         if node.taints.iter().any(|t| {
                             (t.effect == "NoSchedule" || t.effect == "NoExecute")
@@ -519,7 +610,10 @@ impl World {
     }
 
     fn bind(&mut self, pid: PodId, n: NodeId) {
-        let job = self.pods.get(pid).expect("exists").job;
+        let p = self.pods.get_mut(pid).expect("exists");
+        p.node = Some(n);
+        p.unschedulable_reported = false;
+        let (job, epoch) = (p.job, p.epoch);
         let reqs = &self.jobs.get(job).expect("exists").pod_requests;
         let node = &mut self.nodes[n];
         for (r, v) in reqs.iter() {
@@ -527,14 +621,13 @@ impl World {
         }
         node.pods.insert(pid);
         self.sched.node_changed(n, &self.nodes[n]);
-        let p = self.pods.get_mut(pid).expect("exists");
-        p.node = Some(n);
-        p.unschedulable_reported = false;
-        if let Some(pl) = p.placement.as_deref() {
+        if !self.sched.topo.keys.is_empty()
+            && let Some(pl) = self.pods.get(pid).and_then(|p| p.placement.as_deref())
+        {
             self.sched.topo.pod_moved(pl, n, 1);
         }
         self.emit_pod("PodScheduled", pid);
-        self.kubelet_bound(pid);
+        self.kubelet_bound(pid, epoch);
         self.pod_changed(job);
         self.podctl_watch(pid);
     }
@@ -618,6 +711,32 @@ mod tests {
         assert_eq!(s.spare_placements.len(), SPARE_PLACEMENTS, "the pool is bounded");
     }
 
+    /// A kept placement box holds nothing: its contents (the Job key) are dropped as it
+    /// is kept, and a box kept beyond the bound is freed with them.
+    #[test]
+    fn kept_placement_boxes_release_their_contents() {
+        use super::super::placement::PodPlacement;
+        use super::super::store::JobKey;
+        let job: Name = "job".into();
+        let placement = || PodPlacement {
+            job_key: JobKey::new("ns".into(), job.clone()),
+            node_selector: vec![("k".into(), "v".into())],
+            ..Default::default()
+        };
+        let mut s = SchedState::default();
+        let b = s.box_placement(placement());
+        assert_eq!(Rc::strong_count(&job), 2);
+        s.recycle_placement(b);
+        assert_eq!(Rc::strong_count(&job), 1, "the key is released when the box is kept");
+        let b = s.box_placement(placement());
+        assert_eq!((Rc::strong_count(&job), b.node_selector.len()), (2, 1));
+        s.recycle_placement(b);
+        for _ in 0..SPARE_PLACEMENTS {
+            s.recycle_placement(Box::new(placement()));
+        }
+        assert_eq!(Rc::strong_count(&job), 1, "a box beyond the bound is freed whole");
+    }
+
     /// A removed pod's unshared name is rewritten for a new pod of the same name length;
     /// a shared name is not kept, and no more than `SPARE_NAMES` are.
     #[test]
@@ -652,37 +771,52 @@ mod tests {
     }
 
     /// The bucketed pool index iterates exactly like a set of (score, node id) pairs
-    /// under random moves of nodes between scores and in and out of the index.
+    /// under random moves of nodes between scores and in and out of the index, with
+    /// few distinct scores (the list scanned) and many (the list searched); no bucket
+    /// has a bit before its first word `lo`.
     #[test]
     fn pool_index_matches_a_sorted_set() {
         use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let mut ix = PoolIndex::default();
-        // Members with gaps in their ids (another pool's nodes sit between).
-        let ids: Vec<NodeId> = (0..150).map(|i| 3 + i * 2 + usize::from(i > 70) * 40).collect();
-        let pos: Vec<usize> = ids.iter().map(|id| ix.add_member(*id)).collect();
-        let mut key: Vec<Option<u64>> = vec![None; ids.len()];
-        let mut reference: BTreeSet<(u64, NodeId)> = BTreeSet::new();
-        for _ in 0..20_000 {
-            let i = (rng.next_u32() % ids.len() as u32) as usize;
-            if let Some(old) = key[i].take() {
-                ix.remove(old, pos[i]);
-                reference.remove(&(old, ids[i]));
-            }
-            if rng.next_u32() % 4 != 0 {
-                let score = u64::from(rng.next_u32() % 7) * 250_000;
-                ix.insert(score, pos[i]);
-                reference.insert((score, ids[i]));
-                key[i] = Some(score);
-            }
-            if rng.next_u32() % 50 == 0 {
+        for (seed, scores) in [(5, 7u32), (6, 40), (7, 2)] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut ix = PoolIndex::default();
+            // Members with gaps in their ids (another pool's nodes sit between).
+            let ids: Vec<NodeId> = (0..150).map(|i| 3 + i * 2 + usize::from(i > 70) * 40).collect();
+            let pos: Vec<usize> = ids.iter().map(|id| ix.add_member(*id)).collect();
+            let mut key: Vec<Option<u64>> = vec![None; ids.len()];
+            let mut reference: BTreeSet<(u64, NodeId)> = BTreeSet::new();
+            let check = |ix: &PoolIndex, reference: &BTreeSet<(u64, NodeId)>| {
                 assert!(ix.iter().eq(reference.iter().copied()));
+                for (_, b) in &ix.buckets {
+                    assert!(b.len > 0 && b.bits[..b.lo].iter().all(|w| *w == 0) && b.bits[b.lo] != 0);
+                }
+            };
+            for step in 0..20_000 {
+                // Now and then a pass in node order (a wave of binds fills the pool front to back).
+                let i = if step % 1000 < 150 {
+                    step % 1000
+                } else {
+                    (rng.next_u32() % ids.len() as u32) as usize
+                };
+                if let Some(old) = key[i].take() {
+                    ix.remove(old, pos[i]);
+                    reference.remove(&(old, ids[i]));
+                }
+                if rng.next_u32() % 4 != 0 {
+                    let score = u64::from(rng.next_u32() % scores) * 250_000;
+                    ix.insert(score, pos[i]);
+                    reference.insert((score, ids[i]));
+                    key[i] = Some(score);
+                }
+                if rng.next_u32() % 50 == 0 {
+                    check(&ix, &reference);
+                }
             }
+            check(&ix, &reference);
+            assert_eq!(
+                ix.buckets.len(),
+                reference.iter().map(|(s, _)| s).collect::<BTreeSet<_>>().len()
+            );
         }
-        assert!(ix.iter().eq(reference.iter().copied()));
-        assert_eq!(
-            ix.buckets.len(),
-            reference.iter().map(|(s, _)| s).collect::<BTreeSet<_>>().len()
-        );
     }
 }

@@ -49,8 +49,16 @@ impl TrainState {
 
 /// The training state of JobSet `id`, named `name`.
 fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, name: &str) -> Option<&'a mut TrainState> {
-    if states.len() == 1 && states.values().next().is_some_and(|t| t.jobset_id == Some(id)) {
-        return states.values_mut().next();
+    if states.len() == 1 {
+        // The only state: found by the id it remembers, else by its name (one descent).
+        let (k, ts) = states.iter_mut().next()?;
+        if ts.jobset_id != Some(id) {
+            if k != name {
+                return None;
+            }
+            ts.jobset_id = Some(id);
+        }
+        return Some(ts);
     }
     let ts = states.get_mut(name)?;
     ts.jobset_id = Some(id);
@@ -60,21 +68,21 @@ fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, nam
 impl World {
     /// Whether a pod belongs to a JobSet that has a training model.
     pub(super) fn is_training_pod(&self, pid: PodId) -> bool {
+        !self.training.is_empty() && self.is_training_job(self.pods.get(pid).and_then(|p| self.jobs.get(p.job)))
+    }
+
+    /// Whether a Job (a pod's) belongs to a JobSet that has a training model.
+    pub(super) fn is_training_job(&self, j: Option<&JobObj>) -> bool {
         !self.training.is_empty()
-            && self
-                .pods
-                .get(pid)
-                .and_then(|p| self.jobs.get(p.job))
-                .and_then(|j| j.stamp.as_ref())
-                .is_some_and(|s| {
-                    (self.training.len() == 1
-                        && self
-                            .training
-                            .values()
-                            .next()
-                            .is_some_and(|t| t.jobset_id == Some(s.jobset)))
-                        || self.training.contains_key(&*s.jobset_name)
-                })
+            && j.and_then(|j| j.stamp.as_ref()).is_some_and(|s| {
+                (self.training.len() == 1
+                    && self
+                        .training
+                        .values()
+                        .next()
+                        .is_some_and(|t| t.jobset_id == Some(s.jobset)))
+                    || self.training.contains_key(&*s.jobset_name)
+            })
     }
 
     /// A pod's Ready condition changed.
@@ -91,20 +99,24 @@ impl World {
             return;
         };
         let current = jso.js.status.restarts;
-        let expected = expected_pods(&jso.js);
+        // Only the current attempt's gang is compared with the expected size (a pod of an
+        // earlier attempt, deleted by the restart, only updates its attempt's count).
+        let expected = (attempt == current).then(|| expected_pods(&jso.js));
         let Some(ts) = state_mut(&mut self.training, stamp.jobset, &stamp.jobset_name) else {
             return;
         };
-        ts.expected = expected;
         let c = ts.ready_mut(attempt);
-        let was_full = *c == expected;
+        let before = *c;
         if ready {
             *c += 1;
         } else {
             *c = c.saturating_sub(1);
         }
-        let full = *c == expected;
-        if attempt != current || full == was_full {
+        let after = *c;
+        let Some(expected) = expected else { return };
+        ts.expected = expected;
+        let (was_full, full) = (before == expected, after == expected);
+        if full == was_full {
             return;
         }
         let done = ts.done;
