@@ -559,10 +559,10 @@ struct Defined {
     pods: Vec<u64>,
     nodes: Vec<bool>,
     /// Event names by id, and the ids of recently used names by the address of the
-    /// `&'static str` (direct-mapped: a lookup is usually one comparison). Which
+    /// `&'static str` (direct-mapped by `name_cache_slot`: a lookup is usually one comparison). Which
     /// address a name has never matters: an id stands for the name's bytes.
     names: Vec<&'static str>,
-    name_cache: [(usize, u8); 32],
+    name_cache: [(usize, u8); 1 << NAME_CACHE_BITS],
 }
 
 /// Records that `slot` of a definition table holds `id` (the tables grow as slots
@@ -573,6 +573,14 @@ fn define_slot(table: &mut Vec<u64>, slot: usize, id: u64) {
     }
     table[slot] = id;
 }
+
+/// The slot of `Defined::name_cache` for a name at address `key` (a multiplicative
+/// hash: names sit at nearby addresses, which low bits alone would make collide).
+fn name_cache_slot(key: usize) -> usize {
+    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - NAME_CACHE_BITS)) as usize
+}
+
+const NAME_CACHE_BITS: u32 = 5;
 
 /// The direct-mapped slot of id `id`.
 fn def_slot(id: u64) -> usize {
@@ -840,14 +848,22 @@ impl TraceSink {
     }
 
     /// The id of event name `event` in the record stream, defined first if new.
-    #[inline]
+    #[inline(always)]
     fn event_name_id(&mut self, event: &'static str) -> u8 {
-        let d = &mut self.hasher.defined;
         let key = event.as_ptr() as usize;
-        let slot = (key >> 3) & 31;
-        if d.name_cache[slot].0 == key {
-            return d.name_cache[slot].1;
+        let slot = name_cache_slot(key);
+        match self.hasher.defined.name_cache[slot] {
+            (k, id) if k == key => id,
+            _ => self.event_name_id_slow(event, slot),
         }
+    }
+
+    /// `event_name_id` for a name not in its cache slot.
+    #[cold]
+    #[inline(never)]
+    fn event_name_id_slow(&mut self, event: &'static str, slot: usize) -> u8 {
+        let key = event.as_ptr() as usize;
+        let d = &mut self.hasher.defined;
         let id = match d.names.iter().position(|n| *n == event) {
             Some(i) => u8::try_from(i).expect("under 256 event names"),
             None => {

@@ -208,7 +208,7 @@ fn encode_names(out: &mut Vec<u8>, namespace: &str, owner: Option<(&str, &str)>,
 
 /// [`encode_names`] as bytes of their own, to keep.
 fn job_names_bytes(namespace: &str, owner: Option<(&str, &str)>, job: &str) -> Rc<[u8]> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(64);
     encode_names(&mut out, namespace, owner, job);
     out.into()
 }
