@@ -34,12 +34,11 @@ pub struct SchedState {
     /// Inter-pod affinity index by topology key (`placement.rs`).
     pub(super) topo: super::placement::TopoIndex,
     /// Placement boxes of removed pods (at most `SPARE_PLACEMENTS`), reused by new pods
-    /// so a wave of pod creations does not allocate one each. Their contents are dropped
-    /// as they are kept (while the Job key they share with the pod's Job is likely still
-    /// in cache), so the boxes are uninitialized.
+    /// so a wave of pod creations does not allocate one each. Their old contents are
+    /// dropped when a new pod's placement overwrites them.
     // The boxes are what is reused (a pod holds its placement boxed), hence the Vec of boxes.
     #[allow(clippy::vec_box)]
-    spare_placements: Vec<Box<std::mem::MaybeUninit<super::placement::PodPlacement>>>,
+    spare_placements: Vec<Box<super::placement::PodPlacement>>,
     /// Names of removed pods that nothing else holds, by length (at most `SPARE_NAMES`
     /// in all): a new pod's name of the same length is written into one instead of
     /// allocating (pods of a Job's next attempt have names of the same lengths).
@@ -70,22 +69,17 @@ impl SchedState {
     /// A boxed placement for a new pod, in a removed pod's box when one is kept.
     pub(super) fn box_placement(&mut self, pl: super::placement::PodPlacement) -> Box<super::placement::PodPlacement> {
         match self.spare_placements.pop() {
-            Some(b) => Box::write(b, pl),
+            Some(mut b) => {
+                *b = pl;
+                b
+            }
             None => Box::new(pl),
         }
     }
 
-    /// Keeps a removed pod's placement box for reuse, its contents dropped (up to
-    /// `SPARE_PLACEMENTS`; else it is freed).
+    /// Keeps a removed pod's placement box for reuse (up to `SPARE_PLACEMENTS`; else it is freed).
     pub(super) fn recycle_placement(&mut self, b: Box<super::placement::PodPlacement>) {
         if self.spare_placements.len() < SPARE_PLACEMENTS {
-            let raw = Box::into_raw(b);
-            // SAFETY: `raw` comes from a Box and is dropped in place exactly once; its
-            // allocation is then owned again as uninitialized memory of the same layout.
-            let b = unsafe {
-                std::ptr::drop_in_place(raw);
-                Box::from_raw(raw.cast::<std::mem::MaybeUninit<super::placement::PodPlacement>>())
-            };
             self.spare_placements.push(b);
         }
     }
@@ -709,32 +703,6 @@ mod tests {
             s.recycle_placement(Box::default());
         }
         assert_eq!(s.spare_placements.len(), SPARE_PLACEMENTS, "the pool is bounded");
-    }
-
-    /// A kept placement box holds nothing: its contents (the Job key) are dropped as it
-    /// is kept, and a box kept beyond the bound is freed with them.
-    #[test]
-    fn kept_placement_boxes_release_their_contents() {
-        use super::super::placement::PodPlacement;
-        use super::super::store::JobKey;
-        let job: Name = "job".into();
-        let placement = || PodPlacement {
-            job_key: JobKey::new("ns".into(), job.clone()),
-            node_selector: vec![("k".into(), "v".into())],
-            ..Default::default()
-        };
-        let mut s = SchedState::default();
-        let b = s.box_placement(placement());
-        assert_eq!(Rc::strong_count(&job), 2);
-        s.recycle_placement(b);
-        assert_eq!(Rc::strong_count(&job), 1, "the key is released when the box is kept");
-        let b = s.box_placement(placement());
-        assert_eq!((Rc::strong_count(&job), b.node_selector.len()), (2, 1));
-        s.recycle_placement(b);
-        for _ in 0..SPARE_PLACEMENTS {
-            s.recycle_placement(Box::new(placement()));
-        }
-        assert_eq!(Rc::strong_count(&job), 1, "a box beyond the bound is freed whole");
     }
 
     /// A removed pod's unshared name is rewritten for a new pod of the same name length;
