@@ -559,8 +559,9 @@ struct Defined {
     pods: Vec<u64>,
     nodes: Vec<bool>,
     /// Event names by id, and the ids of recently used names by the address of the
-    /// `&'static str` (direct-mapped by `name_cache_slot`: a lookup is usually one comparison). Which
-    /// address a name has never matters: an id stands for the name's bytes.
+    /// `&'static str` (direct-mapped by `name_cache_slot`: a lookup is usually one
+    /// comparison). Which address a name has never matters: an id stands for the
+    /// name's bytes.
     names: Vec<&'static str>,
     name_cache: [(usize, u8); 1 << NAME_CACHE_BITS],
 }
