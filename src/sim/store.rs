@@ -376,8 +376,9 @@ pub struct JobSetObj {
 
 /// The Jobs a JobSet owns by name, in storage-key (name) order: a sorted table in
 /// which a removed Job leaves an empty slot. A JobSet's Jobs of every restart attempt
-/// have the same names, so the next attempt's Jobs refill the slots (a binary search,
-/// no shifting), and the table never outgrows the distinct names the JobSet has used.
+/// have the same names, so the next attempt's Jobs refill the slots (found by their
+/// replicated Job and index, no shifting) and take what the slot keeps for the name
+/// ([`NameCache`]); the table never outgrows the distinct names the JobSet has used.
 #[derive(Debug, Default)]
 pub struct ChildJobs {
     slots: Vec<(ChildName, Option<JobId>, NameCache)>,
