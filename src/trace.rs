@@ -463,10 +463,7 @@ impl Replay {
                     let (job_index, restart_attempt) = (c.i32(), c.i32());
                     let has_jra = c.u8() != 0;
                     let jra = c.i32();
-                    if self.jobs.len() <= slot {
-                        self.jobs.resize(slot + 1, JobDef::default());
-                    }
-                    let d = &mut self.jobs[slot];
+                    let d = grown_slot(&mut self.jobs, slot, JobDef::default());
                     d.names.clear();
                     d.names.extend_from_slice(names);
                     d.stamp = has_stamp.then_some((job_index, restart_attempt, has_jra.then_some(jra)));
@@ -475,10 +472,7 @@ impl Replay {
                     let slot = c.u16();
                     let n = c.u32();
                     let name = c.take(n);
-                    if self.pods.len() <= slot {
-                        self.pods.resize(slot + 1, PodDef::default());
-                    }
-                    let d = &mut self.pods[slot];
+                    let d = grown_slot(&mut self.pods, slot, PodDef::default());
                     d.name.clear();
                     d.name.extend_from_slice(name);
                     d.index = c.i32();
@@ -487,11 +481,9 @@ impl Replay {
                     let id = c.u32();
                     let n = c.u32();
                     let name = c.take(n);
-                    if self.nodes.len() <= id {
-                        self.nodes.resize(id + 1, Vec::new());
-                    }
-                    self.nodes[id].clear();
-                    self.nodes[id].extend_from_slice(name);
+                    let d = grown_slot(&mut self.nodes, id, Vec::new());
+                    d.clear();
+                    d.extend_from_slice(name);
                 }
                 rec::NAME => {
                     let id = usize::from(c.u8());
@@ -569,10 +561,15 @@ struct Defined {
 /// Records that `slot` of a definition table holds `id` (the tables grow as slots
 /// are first used, so a small run never allocates all `DEF_SLOTS`).
 fn define_slot(table: &mut Vec<u64>, slot: usize, id: u64) {
-    if table.len() <= slot {
-        table.resize(slot + 1, u64::MAX);
+    *grown_slot(table, slot, u64::MAX) = id;
+}
+
+/// Slot `i` of a table grown as its slots are first used (new slots hold `fill`).
+fn grown_slot<T: Clone>(table: &mut Vec<T>, i: usize, fill: T) -> &mut T {
+    if table.len() <= i {
+        table.resize(i + 1, fill);
     }
-    table[slot] = id;
+    &mut table[i]
 }
 
 /// The slot of `Defined::name_cache` for a name at address `key` (a multiplicative
@@ -808,11 +805,7 @@ impl TraceSink {
 
     /// Defines node `id`'s name for the events that follow. A node's name never changes.
     pub fn define_node(&mut self, id: usize, name: &str) {
-        let d = &mut self.hasher.defined.nodes;
-        if d.len() <= id {
-            d.resize(id + 1, false);
-        }
-        d[id] = true;
+        *grown_slot(&mut self.hasher.defined.nodes, id, false) = true;
         let b = &mut self.hasher.block;
         b.push(rec::NODE);
         b.extend_from_slice(&u32::try_from(id).expect("node ids fit u32").to_le_bytes());

@@ -23,7 +23,6 @@ pub struct TrainState {
     pub done: bool,
     /// Ready pods by JobSet restart attempt, in attempt order (mostly the newest is counted).
     pub ready: Vec<(i32, u32)>,
-    pub expected: u32,
     pub checkpoints: u64,
     /// The JobSet object last found under this state's name: its pods find the state
     /// without a name lookup while it is the only training state.
@@ -114,7 +113,6 @@ impl World {
         }
         let after = *c;
         let Some(expected) = expected else { return };
-        ts.expected = expected;
         let (was_full, full) = (before == expected, after == expected);
         if full == was_full {
             return;
