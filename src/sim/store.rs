@@ -485,6 +485,9 @@ impl ChildJobs {
         use std::borrow::Borrow;
         self.slots.binary_search_by(|(k, _, _)| k.borrow().cmp(name))
     }
+    /// Lists Job `id` under `name` (one at a time: the engine adds a restart attempt's
+    /// Jobs with `fill` and `extend`; tests use this as the plain map operation).
+    #[cfg(test)]
     pub fn insert(&mut self, name: ChildName, id: JobId) -> Option<JobId> {
         self.view_valid = false;
         let old = match self.find(&name) {
