@@ -317,6 +317,20 @@ pub mod encode {
 #[derive(Debug, Clone, Copy)]
 pub struct Fnv64(pub u64);
 
+/// The FNV-1a 64-bit prime.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// `FNV_PRIME` to the powers 0 to 8.
+const PRIME_POWERS: [u64; 9] = {
+    let mut p = [1u64; 9];
+    let mut i = 1;
+    while i < 9 {
+        p[i] = p[i - 1].wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    p
+};
+
 impl Default for Fnv64 {
     fn default() -> Self {
         Fnv64(0xcbf2_9ce4_8422_2325)
@@ -327,8 +341,24 @@ impl Fnv64 {
     pub fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
         }
+    }
+
+    /// `write(&v.to_le_bytes())`, faster: a zero byte only multiplies the state by
+    /// the prime, so the high zero bytes of a small value are one multiply.
+    #[inline]
+    fn write_u64_le(&mut self, v: u64) {
+        let n = 8 - (v.leading_zeros() / 8) as usize;
+        self.write(&v.to_le_bytes()[..n]);
+        self.0 = self.0.wrapping_mul(PRIME_POWERS[8 - n]);
+    }
+
+    /// `write(&encode::int_bytes(tag, v))`, as `write_u64_le` does it.
+    #[inline]
+    fn write_int(&mut self, tag: u8, v: i64) {
+        self.write(&[tag]);
+        self.write_u64_le(v as u64);
     }
     pub fn hex(&self) -> String {
         format!("{:016x}", self.0)
@@ -388,11 +418,14 @@ mod rec {
     pub const HAS_NODE: u8 = 4;
 }
 
-/// A Job's definition in the record stream: its encoded names and its stamp's
-/// (job index, restart attempt, job restart attempt).
+/// A Job's definition in the record stream: its encoded names, as the [`Segment`]
+/// of the fields before `JOB` (its namespace, JobSet and replicated Job, shared by
+/// many Jobs; `None` if there are none) and the `JOB` field, and its stamp's (job
+/// index, restart attempt, job restart attempt).
 #[derive(Debug, Default, Clone)]
 struct JobDef {
-    names: Vec<u8>,
+    owner: Option<u32>,
+    job: Vec<u8>,
     stamp: Option<(i32, i32, Option<i32>)>,
 }
 
@@ -409,11 +442,113 @@ struct PodDef {
 #[derive(Default)]
 struct Replay {
     state: Fnv64,
-    /// Event names by id, each with its NUL.
-    names: Vec<Vec<u8>>,
+    /// Event names (each with its NUL) by id, as segments.
+    names: Vec<u32>,
     jobs: Vec<JobDef>,
     pods: Vec<PodDef>,
+    /// Nodes' encoded `NODE` fields by node id.
     nodes: Vec<Vec<u8>>,
+    segments: Segments,
+}
+
+/// FNV-1a over one fixed byte string from any state, in a multiply and a lookup.
+///
+/// XORing a byte into the state changes only its low 8 bits, and the low 8 bits of
+/// a product depend only on the low 8 bits of its factors. So hashing bytes `s`
+/// (`n` of them) from a state `h = H + l`, `l` its low byte and `H` a multiple of
+/// 256, ends at `H·Pⁿ + fnv(l, s)`: the high part is only multiplied along. With
+/// `pow = Pⁿ` and `add[l] = fnv(l, s) − l·Pⁿ` (all mod 2⁶⁴),
+/// `fnv(h, s) = h·pow + add[h mod 256]`: the same result as hashing the bytes one by
+/// one, for a table of 256 states built once.
+struct Jump {
+    pow: u64,
+    add: [u64; 256],
+}
+
+impl Jump {
+    fn new(bytes: &[u8]) -> Box<Jump> {
+        let pow = bytes.iter().fold(1u64, |p, _| p.wrapping_mul(FNV_PRIME));
+        let mut add = [0u64; 256];
+        // Eight starting states at a time: eight independent multiply chains.
+        for (c, chunk) in add.chunks_exact_mut(8).enumerate() {
+            let mut h: [u64; 8] = std::array::from_fn(|k| (c * 8 + k) as u64);
+            for &b in bytes {
+                for x in &mut h {
+                    *x = (*x ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+                }
+            }
+            for (k, out) in chunk.iter_mut().enumerate() {
+                *out = h[k].wrapping_sub(((c * 8 + k) as u64).wrapping_mul(pow));
+            }
+        }
+        Box::new(Jump { pow, add })
+    }
+
+    #[inline]
+    fn apply(&self, h: u64) -> u64 {
+        h.wrapping_mul(self.pow).wrapping_add(self.add[(h & 0xff) as usize])
+    }
+}
+
+/// Uses of a segment before it gets its [`Jump`]: a table costs about 256 serial
+/// hashes of the segment in multiplies that do not wait on each other, a quarter of
+/// the time, so after 64 uses it has paid for itself.
+const JUMP_AFTER: u32 = 64;
+
+/// A byte string the replay hashes again and again (an event name, the names of a
+/// Job's namespace, JobSet and replicated Job): byte by byte at first, through its
+/// [`Jump`] once it has been hashed `JUMP_AFTER` times.
+///
+/// Only strings shared by many objects get a segment: a table is 2 KiB, and one
+/// per Job or node (thousands) would make each use a cache miss, slower than the
+/// bytes it saves.
+struct Segment {
+    bytes: Box<[u8]>,
+    uses: u32,
+    jump: Option<Box<Jump>>,
+}
+
+impl Segment {
+    #[inline]
+    fn hash(&mut self, h: &mut Fnv64) {
+        match &self.jump {
+            Some(j) => h.0 = j.apply(h.0),
+            None => self.hash_bytes(h),
+        }
+    }
+
+    fn hash_bytes(&mut self, h: &mut Fnv64) {
+        h.write(&self.bytes);
+        self.uses += 1;
+        if self.uses == JUMP_AFTER {
+            self.jump = Some(Jump::new(&self.bytes));
+        }
+    }
+}
+
+/// The replay's segments, one per distinct byte string.
+#[derive(Default)]
+struct Segments {
+    all: Vec<Segment>,
+    /// Lookup only, never iterated.
+    by_bytes: rustc_hash::FxHashMap<Box<[u8]>, u32>,
+}
+
+impl Segments {
+    /// The segment of `bytes`, added if new.
+    fn intern(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(&i) = self.by_bytes.get(bytes) {
+            return i;
+        }
+        let i = u32::try_from(self.all.len()).expect("under 4 G segments");
+        self.all.push(Segment {
+            bytes: bytes.into(),
+            uses: 0,
+            jump: None,
+        });
+        self.by_bytes.insert(bytes.into(), i);
+        i
+    }
 }
 
 /// Reads the fixed-size fields of a record.
@@ -459,13 +594,20 @@ impl Replay {
                     let slot = c.u16();
                     let n = c.u32();
                     let names = c.take(n);
+                    // The `JOB` field is the last: it starts after the NUL ending the one before.
+                    let cut = names[..n.saturating_sub(1)]
+                        .iter()
+                        .rposition(|&b| b == 0)
+                        .map_or(0, |i| i + 1);
+                    let owner = (cut > 0).then(|| self.segments.intern(&names[..cut]));
                     let has_stamp = c.u8() != 0;
                     let (job_index, restart_attempt) = (c.i32(), c.i32());
                     let has_jra = c.u8() != 0;
                     let jra = c.i32();
                     let d = grown_slot(&mut self.jobs, slot, JobDef::default());
-                    d.names.clear();
-                    d.names.extend_from_slice(names);
+                    d.owner = owner;
+                    d.job.clear();
+                    d.job.extend_from_slice(&names[cut..]);
                     d.stamp = has_stamp.then_some((job_index, restart_attempt, has_jra.then_some(jra)));
                 }
                 rec::POD => {
@@ -488,17 +630,13 @@ impl Replay {
                 rec::NAME => {
                     let id = usize::from(c.u8());
                     let n = usize::from(c.u8());
-                    let name = c.take(n);
-                    if self.names.len() <= id {
-                        self.names.resize(id + 1, Vec::new());
-                    }
-                    self.names[id].clear();
-                    self.names[id].extend_from_slice(name);
-                    self.names[id].push(0);
+                    let mut name = c.take(n).to_vec();
+                    name.push(0);
+                    *grown_slot(&mut self.names, id, 0) = self.segments.intern(&name);
                 }
                 rec::EVENT => {
                     let t = c.u64();
-                    let event = &self.names[usize::from(c.u8())];
+                    let event = self.names[usize::from(c.u8())];
                     let flags = c.u8();
                     let (job, pod, node) = (c.u16(), c.u16(), c.u32());
                     let job = (flags & rec::HAS_JOB != 0).then(|| &self.jobs[job]);
@@ -506,11 +644,15 @@ impl Replay {
                     let node = (flags & rec::HAS_NODE != 0).then(|| &self.nodes[node]);
                     // As the owned event encodes (`HashFields::encode_into`): the head, the
                     // Job's names, the pod and node, then the integers in tag order.
+                    let segs = &mut self.segments.all;
                     let h = &mut self.state;
-                    h.write(&t.to_le_bytes());
-                    h.write(event);
+                    h.write_u64_le(t);
+                    segs[event as usize].hash(h);
                     if let Some(j) = job {
-                        h.write(&j.names);
+                        if let Some(o) = j.owner {
+                            segs[o as usize].hash(h);
+                        }
+                        h.write(&j.job);
                     }
                     if let Some(p) = pod {
                         h.write(&p.name);
@@ -519,19 +661,18 @@ impl Replay {
                         }
                     }
                     let stamp = job.and_then(|j| j.stamp);
-                    let int = |h: &mut Fnv64, tag: u8, v: i32| h.write(&encode::int_bytes(tag, i64::from(v)));
                     if let Some((job_index, _, _)) = stamp {
-                        int(h, encode::JOB_INDEX, job_index);
+                        h.write_int(encode::JOB_INDEX, i64::from(job_index));
                     }
                     if let Some(p) = pod
                         && p.index >= 0
                     {
-                        int(h, encode::POD_INDEX, p.index);
+                        h.write_int(encode::POD_INDEX, i64::from(p.index));
                     }
                     if let Some((_, restart_attempt, jra)) = stamp {
-                        int(h, encode::RESTART_ATTEMPT, restart_attempt);
+                        h.write_int(encode::RESTART_ATTEMPT, i64::from(restart_attempt));
                         if let Some(a) = jra {
-                            int(h, encode::JOB_RESTART_ATTEMPT, a);
+                            h.write_int(encode::JOB_RESTART_ATTEMPT, i64::from(a));
                         }
                     }
                 }
@@ -898,6 +1039,84 @@ impl TraceSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fnv_from(state: u64, bytes: &[u8]) -> u64 {
+        let mut h = Fnv64(state);
+        h.write(bytes);
+        h.0
+    }
+
+    /// A segment's table hashes its bytes from any state as hashing them one by one
+    /// does: every low byte, and high bits that must only be carried along.
+    #[test]
+    fn a_jump_hashes_as_the_bytes_do() {
+        let long: Vec<u8> = (0..200u32).map(|i| (i * 37 + 11) as u8).collect();
+        let strings: [&[u8]; 5] = [
+            b"",
+            b"\0",
+            b"\x01default\0\x02train\0\x03workers\0",
+            b"\xff\xfe\x00",
+            &long,
+        ];
+        for s in strings {
+            let j = Jump::new(s);
+            for l in 0..256u64 {
+                for high in [
+                    0u64,
+                    1 << 8,
+                    0xdead_beef_0000_0000,
+                    u64::MAX << 8,
+                    Fnv64::default().0 & !0xff,
+                ] {
+                    let h = high | l;
+                    assert_eq!(j.apply(h), fnv_from(h, s), "{s:?} from {h:#x}");
+                }
+            }
+        }
+    }
+
+    /// A segment is hashed byte by byte until its `JUMP_AFTER`th use, then through
+    /// its table, with the same result either way.
+    #[test]
+    fn a_segment_takes_its_table_after_enough_uses() {
+        let mut segs = Segments::default();
+        let a = segs.intern(b"\x01ns\0\x02js\0");
+        assert_eq!(segs.intern(b"\x01ns\0\x02js\0"), a, "the same bytes, the same segment");
+        assert_ne!(segs.intern(b"\x01ns\0"), a);
+        let mut h = Fnv64(0x1234_5678_9abc_def0);
+        for use_ in 1..=JUMP_AFTER + 3 {
+            let expect = fnv_from(h.0, b"\x01ns\0\x02js\0");
+            segs.all[a as usize].hash(&mut h);
+            assert_eq!(h.0, expect, "use {use_}");
+            assert_eq!(segs.all[a as usize].jump.is_some(), use_ >= JUMP_AFTER, "use {use_}");
+            h.0 = h.0.rotate_left(13) ^ u64::from(use_);
+        }
+    }
+
+    /// Integers hash as their little-endian bytes, however many of the high ones are zero.
+    #[test]
+    fn trimmed_integers_hash_as_all_their_bytes() {
+        for v in [
+            0i64,
+            1,
+            255,
+            256,
+            2047,
+            65_536,
+            4_670_000_000,
+            i64::MAX,
+            -1,
+            i64::MIN,
+            1 << 56,
+        ] {
+            let mut h = Fnv64::default();
+            h.write_int(18, v);
+            assert_eq!(h.0, fnv_from(Fnv64::default().0, &encode::int_bytes(18, v)), "{v}");
+            let mut h = Fnv64(7);
+            h.write_u64_le(v as u64);
+            assert_eq!(h.0, fnv_from(7, &(v as u64).to_le_bytes()), "{v}");
+        }
+    }
 
     /// Events of Jobs and pods whose ids share a definition slot (so each definition
     /// evicts the other's), raw events between them, and a stream long enough to span
