@@ -418,22 +418,57 @@ mod rec {
     pub const HAS_NODE: u8 = 4;
 }
 
-/// A Job's definition in the record stream: its encoded names, as the [`Segment`]
-/// of the fields before `JOB` (its namespace, JobSet and replicated Job, shared by
-/// many Jobs; `None` if there are none) and the `JOB` field, and its stamp's (job
-/// index, restart attempt, job restart attempt).
+/// A Job's definition in the record stream: its encoded names (`NAMESPACE` ..
+/// `JOB`) and its stamp's (job index, restart attempt, job restart attempt).
 #[derive(Debug, Default, Clone)]
 struct JobDef {
-    owner: Option<u32>,
-    job: Vec<u8>,
+    names: Split,
     stamp: Option<(i32, i32, Option<i32>)>,
 }
 
 /// A pod's definition: its encoded `POD` field and completion index (-1 if none).
 #[derive(Debug, Default, Clone)]
 struct PodDef {
-    name: Vec<u8>,
+    name: Split,
     index: i32,
+}
+
+/// Bytes the replay hashes for a definition: the [`Segment`] of a start many
+/// definitions share, if any, then the definition's own bytes.
+#[derive(Debug, Default, Clone)]
+struct Split {
+    shared: Option<u32>,
+    own: Vec<u8>,
+}
+
+impl Split {
+    /// Sets the bytes to `bytes`, of which the first `cut` are shared.
+    fn set(&mut self, segments: &mut Segments, bytes: &[u8], cut: usize) {
+        self.shared = (cut > 0).then(|| segments.intern(&bytes[..cut]));
+        self.own.clear();
+        self.own.extend_from_slice(&bytes[cut..]);
+    }
+
+    #[inline]
+    fn hash(&self, segments: &mut [Segment], h: &mut Fnv64) {
+        if let Some(s) = self.shared {
+            segments[s as usize].hash(h);
+        }
+        h.write(&self.own);
+    }
+}
+
+/// Where the start an encoded name field (tag, name, NUL) shares with its siblings
+/// ends: after the name's first `-` followed by a digit. Generated names number
+/// their objects there: the Jobs `train-workers-0` .. `train-workers-2047` and their
+/// pods `train-workers-0-0-x7k2p` .. all start `train-workers-`, the nodes
+/// `gpu-0` .. `gpu-2111` start `gpu-`. Zero if there is no such `-`. (Only speed
+/// depends on where the cut is.)
+fn shared_cut(field: &[u8]) -> usize {
+    field
+        .windows(2)
+        .position(|w| w[0] == b'-' && w[1].is_ascii_digit())
+        .map_or(0, |i| i + 1)
 }
 
 /// Hashes a record stream: raw encodings as they are, Job and pod events rebuilt from
@@ -447,7 +482,7 @@ struct Replay {
     jobs: Vec<JobDef>,
     pods: Vec<PodDef>,
     /// Nodes' encoded `NODE` fields by node id.
-    nodes: Vec<Vec<u8>>,
+    nodes: Vec<Split>,
     segments: Segments,
 }
 
@@ -495,9 +530,10 @@ impl Jump {
 /// the time, so after 64 uses it has paid for itself.
 const JUMP_AFTER: u32 = 64;
 
-/// A byte string the replay hashes again and again (an event name, the names of a
-/// Job's namespace, JobSet and replicated Job): byte by byte at first, through its
-/// [`Jump`] once it has been hashed `JUMP_AFTER` times.
+/// A byte string the replay hashes again and again (an event name; a Job's
+/// namespace, JobSet and replicated Job and the start of its name; the start of a
+/// pod's or a node's name): byte by byte at first, through its [`Jump`] once it has
+/// been hashed `JUMP_AFTER` times.
 ///
 /// Only strings shared by many objects get a segment: a table is 2 KiB, and one
 /// per Job or node (thousands) would make each use a cache miss, slower than the
@@ -595,19 +631,17 @@ impl Replay {
                     let n = c.u32();
                     let names = c.take(n);
                     // The `JOB` field is the last: it starts after the NUL ending the one before.
-                    let cut = names[..n.saturating_sub(1)]
+                    let job = names[..n.saturating_sub(1)]
                         .iter()
                         .rposition(|&b| b == 0)
                         .map_or(0, |i| i + 1);
-                    let owner = (cut > 0).then(|| self.segments.intern(&names[..cut]));
+                    let cut = job + shared_cut(&names[job..]);
                     let has_stamp = c.u8() != 0;
                     let (job_index, restart_attempt) = (c.i32(), c.i32());
                     let has_jra = c.u8() != 0;
                     let jra = c.i32();
                     let d = grown_slot(&mut self.jobs, slot, JobDef::default());
-                    d.owner = owner;
-                    d.job.clear();
-                    d.job.extend_from_slice(&names[cut..]);
+                    d.names.set(&mut self.segments, names, cut);
                     d.stamp = has_stamp.then_some((job_index, restart_attempt, has_jra.then_some(jra)));
                 }
                 rec::POD => {
@@ -615,17 +649,15 @@ impl Replay {
                     let n = c.u32();
                     let name = c.take(n);
                     let d = grown_slot(&mut self.pods, slot, PodDef::default());
-                    d.name.clear();
-                    d.name.extend_from_slice(name);
+                    d.name.set(&mut self.segments, name, shared_cut(name));
                     d.index = c.i32();
                 }
                 rec::NODE => {
                     let id = c.u32();
                     let n = c.u32();
                     let name = c.take(n);
-                    let d = grown_slot(&mut self.nodes, id, Vec::new());
-                    d.clear();
-                    d.extend_from_slice(name);
+                    let d = grown_slot(&mut self.nodes, id, Split::default());
+                    d.set(&mut self.segments, name, shared_cut(name));
                 }
                 rec::NAME => {
                     let id = usize::from(c.u8());
@@ -649,15 +681,12 @@ impl Replay {
                     h.write_u64_le(t);
                     segs[event as usize].hash(h);
                     if let Some(j) = job {
-                        if let Some(o) = j.owner {
-                            segs[o as usize].hash(h);
-                        }
-                        h.write(&j.job);
+                        j.names.hash(segs, h);
                     }
                     if let Some(p) = pod {
-                        h.write(&p.name);
+                        p.name.hash(segs, h);
                         if let Some(n) = node {
-                            h.write(n);
+                            n.hash(segs, h);
                         }
                     }
                     let stamp = job.and_then(|j| j.stamp);
@@ -1091,6 +1120,24 @@ mod tests {
             assert_eq!(segs.all[a as usize].jump.is_some(), use_ >= JUMP_AFTER, "use {use_}");
             h.0 = h.0.rotate_left(13) ^ u64::from(use_);
         }
+    }
+
+    /// Generated names share their start up to the number: a Job's, its pods' and a
+    /// node's; a name without a numbered part shares nothing.
+    #[test]
+    fn shared_starts_end_before_the_number() {
+        let cut = |name: &str| {
+            let mut field = Vec::new();
+            encode::str(&mut field, encode::POD, name);
+            let c = shared_cut(&field);
+            String::from_utf8_lossy(&field[1..c.max(1)]).into_owned()
+        };
+        assert_eq!(cut("train-workers-804"), "train-workers-");
+        assert_eq!(cut("train-workers-804-0-bkw57"), "train-workers-");
+        assert_eq!(cut("gpu-17"), "gpu-");
+        assert_eq!(cut("llama3-70b-w-2"), "llama3-");
+        assert_eq!(cut("node-a"), "");
+        assert_eq!(cut("7-up"), "");
     }
 
     /// Integers hash as their little-endian bytes, however many of the high ones are zero.
