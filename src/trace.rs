@@ -927,6 +927,8 @@ impl TraceSink {
     /// Defines Job `id` for the events that follow: `names` appends its encoded name
     /// fields (`NAMESPACE` to `JOB`), `stamp` is its (job index, restart attempt, job
     /// restart attempt). A Job's names and stamp never change.
+    /// (Out of line: once per object, where its events are many and want a small caller.)
+    #[inline(never)]
     pub fn define_job(&mut self, id: u64, names: impl FnOnce(&mut Vec<u8>), stamp: Option<(i32, i32, Option<i32>)>) {
         let slot = def_slot(id);
         define_slot(&mut self.hasher.defined.jobs, slot, id);
@@ -955,6 +957,8 @@ impl TraceSink {
 
     /// Defines pod `id` (its name and completion index, -1 if none) for the events
     /// that follow. A pod's name and index never change.
+    /// (Out of line: once per object, where its events are many and want a small caller.)
+    #[inline(never)]
     pub fn define_pod(&mut self, id: u64, name: &str, index: i32) {
         let slot = def_slot(id);
         define_slot(&mut self.hasher.defined.pods, slot, id);
@@ -974,6 +978,8 @@ impl TraceSink {
     }
 
     /// Defines node `id`'s name for the events that follow. A node's name never changes.
+    /// (Out of line: once per object, where its events are many and want a small caller.)
+    #[inline(never)]
     pub fn define_node(&mut self, id: usize, name: &str) {
         *grown_slot(&mut self.hasher.defined.nodes, id, false) = true;
         let b = &mut self.hasher.block;

@@ -405,8 +405,10 @@ impl World {
         let ns_name = jso.namespace.clone();
         let rj_names = jso.rj_names.clone();
         let key_context = Rc::new(naming::KeyContext::new(&js, &uid));
-        let mut metas: BTreeMap<usize, Rc<TemplateMeta>> = BTreeMap::new();
-        let mut specs: BTreeMap<usize, TemplateParts> = BTreeMap::new();
+        // Per replicated Job, built at its first Job.
+        let n_rj = js.spec.replicated_jobs.len();
+        let mut metas: Vec<Option<Rc<TemplateMeta>>> = vec![None; n_rj];
+        let mut specs: Vec<Option<TemplateParts>> = vec![None; n_rj];
         let subdomain: Option<Name> = js.dns_hostnames_enabled().then(|| js.subdomain().into());
         // `naming::job_name` built without the formatter: `<jobset>-<rj>-` then the index.
         let mut name = String::new();
@@ -414,9 +416,8 @@ impl World {
         let mut filled = Vec::with_capacity(list.len());
         for &(rj_index, job_index) in list {
             let rj = &js.spec.replicated_jobs[rj_index];
-            let meta = metas
-                .entry(rj_index)
-                .or_insert_with(|| {
+            let meta = metas[rj_index]
+                .get_or_insert_with(|| {
                     let (jl, ja) = naming::job_metadata(&js, rj_index);
                     let (pl, pa) = naming::pod_template_metadata(&js, rj_index);
                     Rc::new(TemplateMeta {
@@ -427,7 +428,7 @@ impl World {
                     })
                 })
                 .clone();
-            let (spec, tmpl, reqs) = specs.entry(rj_index).or_insert_with(|| {
+            let (spec, tmpl, reqs) = specs[rj_index].get_or_insert_with(|| {
                 let mut spec = rj.template.spec.clone();
                 let mut tmpl = std::mem::take(&mut spec.template);
                 crate::controllers::lifecycle::add_pvc_volumes(&js, &mut tmpl.spec);

@@ -631,6 +631,7 @@ impl World {
     }
 
     /// Emits a pod event with no fields beyond the pod's own (see `emit_job`).
+    #[inline(always)]
     fn emit_pod(&mut self, name: &'static str, id: PodId) {
         if !self.fast_trace() {
             let ev = self.pod_event(name, id);
@@ -662,12 +663,19 @@ impl World {
 
     /// Job `id` for an `ObjectEvent`, defined in the trace's record stream if it is
     /// not yet (`None` if there is no such Job).
+    #[inline(always)]
     fn define_traced_job(&mut self, id: JobId) -> Option<JobId> {
         // A defined Job exists (`remove_job` forgets it): no lookup for the common case.
         if self.trace.job_defined(id) {
             debug_assert!(self.jobs.get(id).is_some());
             return Some(id);
         }
+        self.define_new_traced_job(id)
+    }
+
+    /// `define_traced_job` for a Job not defined yet (once per Job: out of line).
+    #[inline(never)]
+    fn define_new_traced_job(&mut self, id: JobId) -> Option<JobId> {
         let j = self.jobs.get(id)?;
         let stamp = j
             .stamp

@@ -304,38 +304,52 @@ mod inline_slab_tests {
 /// Object ids by (namespace, name), looked up without building owned keys
 /// (names are shared `Name`s). A hash index: it is only ever looked up, never
 /// iterated, so its order cannot reach any output (crates-and-style.md §1.10).
+///
+/// Keyed by name alone, each name holding its (namespace, id) pairs: nearly every
+/// name is in one namespace, so a lookup hashes one string, not two, and finds the
+/// namespace by comparing a pointer (the namespace `Name`s are shared).
 #[derive(Debug, Default)]
 pub struct NameIndex {
-    by_namespace: rustc_hash::FxHashMap<Name, rustc_hash::FxHashMap<Name, u64>>,
+    by_name: rustc_hash::FxHashMap<Name, smallvec::SmallVec<[(Name, u64); 1]>>,
     len: usize,
+}
+
+/// Whether the stored namespace `stored` is `ns` (the same shared string, mostly).
+#[inline]
+fn same_namespace(stored: &Name, ns: &str) -> bool {
+    std::ptr::eq(stored.as_ptr(), ns.as_ptr()) && stored.len() == ns.len() || **stored == *ns
 }
 
 impl NameIndex {
     pub fn get(&self, namespace: &str, name: &str) -> Option<u64> {
-        self.by_namespace.get(namespace)?.get(name).copied()
+        let ids = self.by_name.get(name)?;
+        ids.iter().find(|(ns, _)| same_namespace(ns, namespace)).map(|e| e.1)
     }
     pub fn contains(&self, namespace: &str, name: &str) -> bool {
         self.get(namespace, name).is_some()
     }
     pub fn insert(&mut self, namespace: Name, name: Name, id: u64) {
-        if self
-            .by_namespace
-            .entry(namespace)
-            .or_default()
-            .insert(name, id)
-            .is_none()
-        {
-            self.len += 1;
+        let ids = self.by_name.entry(name).or_default();
+        match ids.iter_mut().find(|(ns, _)| same_namespace(ns, &namespace)) {
+            Some(e) => e.1 = id,
+            None => {
+                ids.push((namespace, id));
+                self.len += 1;
+            }
         }
     }
     pub fn remove(&mut self, namespace: &str, name: &str) -> Option<u64> {
-        let names = self.by_namespace.get_mut(namespace)?;
-        let id = names.remove(name)?;
-        if names.is_empty() {
-            self.by_namespace.remove(namespace);
+        // Taken out whole (one lookup) and put back only if another namespace has the name.
+        let (key, mut ids) = self.by_name.remove_entry(name)?;
+        let at = ids.iter().position(|(ns, _)| same_namespace(ns, namespace));
+        let id = at.map(|i| ids.swap_remove(i).1);
+        if !ids.is_empty() {
+            self.by_name.insert(key, ids);
         }
-        self.len -= 1;
-        Some(id)
+        if id.is_some() {
+            self.len -= 1;
+        }
+        id
     }
     pub fn len(&self) -> usize {
         self.len
@@ -1248,9 +1262,14 @@ mod tests {
         assert_eq!(ix.remove("b", "x"), Some(1));
         assert_eq!(ix.remove("b", "x"), None);
         assert_eq!(ix.len(), 2);
-        assert!(
-            !ix.by_namespace.contains_key("b"),
-            "an empty namespace leaves the index"
-        );
+        assert!(!ix.by_name.contains_key("x"), "a name in no namespace leaves the index");
+        // One name in two namespaces: each found, each removed on its own.
+        ix.insert("b".into(), "y".into(), 5);
+        assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (Some(4), Some(5), 3));
+        assert_eq!(ix.remove("c", "y"), None, "another namespace's name stays");
+        assert_eq!(ix.remove("a", "y"), Some(4));
+        assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (None, Some(5), 2));
+        assert_eq!(ix.remove("b", "y"), Some(5));
+        assert!(!ix.by_name.contains_key("y") && ix.len() == 1);
     }
 }
