@@ -20,8 +20,9 @@ struct StatusSnapshot {
     succeeded: i32,
     failed: i32,
     terminating: i32,
-    /// Cloned: empty (no allocation) for every Job still running.
-    conditions: Vec<Condition>,
+    /// Cloned; `None` for every Job still running, which has none (so dropping a
+    /// snapshot is a check, not a call).
+    conditions: Option<Vec<Condition>>,
 }
 
 impl StatusSnapshot {
@@ -33,11 +34,7 @@ impl StatusSnapshot {
             failed: s.failed,
             terminating: s.terminating,
             // Most syncs see no conditions: skip the out-of-line clone call.
-            conditions: if s.conditions.is_empty() {
-                Vec::new()
-            } else {
-                s.conditions.clone()
-            },
+            conditions: (!s.conditions.is_empty()).then(|| s.conditions.clone()),
         }
     }
 
@@ -48,7 +45,7 @@ impl StatusSnapshot {
             || s.succeeded != self.succeeded
             || s.failed != self.failed
             || s.terminating != self.terminating
-            || s.conditions != self.conditions
+            || s.conditions[..] != *self.conditions.as_deref().unwrap_or_default()
     }
 }
 

@@ -409,12 +409,19 @@ impl World {
 
     /// Runs until quiescence, the horizon, or the event budget.
     pub fn run(&mut self) {
-        while self.step() {}
+        while self.step_inline() {}
         self.finish();
     }
 
     /// Processes one event; false when the run is over.
     pub fn step(&mut self) -> bool {
+        self.step_inline()
+    }
+
+    /// `step`, inlined into `run`'s loop (a call per event, saving and restoring
+    /// registers, is a few percent of a small event's cost).
+    #[inline(always)]
+    fn step_inline(&mut self) -> bool {
         let (t, ev) = loop {
             let Some((t, ev)) = self.queue.front() else {
                 self.stop = Some(StopReason::Quiescent);
