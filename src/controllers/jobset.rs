@@ -138,6 +138,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         failed,
         successful,
         present,
+        present_count,
         any_previous,
         any_suspended_active,
     } = classify_all(input, &status);
@@ -253,10 +254,13 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     // `present[g][i]`: a Job of index i exists for the replicated Job name whose first
     // replicated Job is g (a set of (name, index), as bitmaps).
     for (rj_index, rj) in js.spec.replicated_jobs.iter().enumerate() {
-        let to_create: Vec<i32> = if blocking {
+        let g = first_named(js, &rj.name).unwrap_or(rj_index);
+        let seen = &present[g];
+        // Every index present (the steady state): nothing to look for.
+        let all_present = usize::try_from(rj.replicas()).is_ok_and(|r| r == seen.len() && present_count[g] == r);
+        let to_create: Vec<i32> = if blocking || all_present {
             Vec::new()
         } else {
-            let seen = &present[first_named(js, &rj.name).unwrap_or(rj_index)];
             (0..rj.replicas())
                 .filter(|i| !seen.get(*i as usize).copied().unwrap_or(false))
                 .collect()
@@ -420,6 +424,8 @@ struct Classified<'i> {
     successful: Vec<&'i ChildJob>,
     /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
     present: Vec<Vec<bool>>,
+    /// How many of each bitmap of `present` are set.
+    present_count: Vec<usize>,
     /// Some Job is in the `Previous` bucket.
     any_previous: bool,
     /// Some `Active` Job is suspended.
@@ -438,6 +444,7 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
         failed: Vec::new(),
         successful: Vec::new(),
         present: no_indexes_present(input.js),
+        present_count: vec![0; input.js.spec.replicated_jobs.len()],
         any_previous: false,
         any_suspended_active: false,
     };
@@ -448,12 +455,13 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
             failed,
             successful,
             present,
+            present_count,
             any_previous,
             any_suspended_active,
         } = &mut out;
-        // The current Job's replicated Job name, with the status and index bitmap it
-        // counts in (if a replicated Job has that name), kept while Jobs share it.
-        type Group<'g> = (&'g mut ReplicatedJobStatus, &'g mut [bool]);
+        // The current Job's replicated Job name, with the status, index bitmap and its
+        // count it counts in (if a replicated Job has that name), kept while Jobs share it.
+        type Group<'g> = (&'g mut ReplicatedJobStatus, &'g mut [bool], &'g mut usize);
         let mut cur: Option<(&str, Option<Group<'_>>)> = None;
         for j in input.jobs.iter() {
             let b = classify(j, status, input.gates);
@@ -467,14 +475,19 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
             let same = matches!(&cur, Some((name, _)) if std::ptr::eq(*name, &*j.rj_name) || **name == *j.rj_name);
             if !same {
                 let g = first_named(input.js, &j.rj_name);
-                cur = Some((&*j.rj_name, g.map(|g| (&mut rj_statuses[g], &mut present[g][..]))));
+                cur = Some((
+                    &*j.rj_name,
+                    g.map(|g| (&mut rj_statuses[g], &mut present[g][..], &mut present_count[g])),
+                ));
             }
-            if let Some((_, Some((s, present)))) = &mut cur {
+            if let Some((_, Some((s, present, count)))) = &mut cur {
                 count_job(s, j, b);
                 if j.job_index >= 0
                     && let Some(slot) = present.get_mut(j.job_index as usize)
+                    && !*slot
                 {
                     *slot = true;
+                    **count += 1;
                 }
             }
         }

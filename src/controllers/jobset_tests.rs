@@ -437,3 +437,35 @@ fn managed_by_another_controller_writes_nothing() {
     let p = reconcile(&input(&js, vec![]));
     assert!(p.status.is_none() && p.create_jobs.is_empty() && !p.create_service);
 }
+
+#[test]
+fn missing_indexes_are_created_and_a_full_set_creates_none() {
+    // R13 with a replicated Job of 4: indexes present twice (an outdated Job and its
+    // replacement) count once, so a gap is still found; all four present, nothing.
+    let js = jobset(
+        r#"
+apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: js}
+spec:
+  replicatedJobs:
+  - name: a
+    replicas: 4
+    template: {spec: {template: {spec: {containers: [{name: c}]}}}}
+"#,
+    );
+    let named = |h: usize, i: i32| job(h, &format!("js-a-{i}"), "a", i);
+    let p = reconcile(&input(&js, vec![named(0, 0), named(1, 2), named(2, 2), named(3, 0)]));
+    assert_eq!(p.create_jobs, vec![(0, 1), (0, 3)]);
+    let p = reconcile(&input(
+        &js,
+        vec![named(0, 3), named(1, 0), named(2, 0), named(3, 1), named(4, 2)],
+    ));
+    assert!(p.create_jobs.is_empty(), "{:?}", p.create_jobs);
+    let p = reconcile(&input(&js, vec![named(0, 0), named(1, 1), named(2, 1), named(3, 3)]));
+    assert_eq!(
+        p.create_jobs,
+        vec![(0, 2)],
+        "four Jobs, one index twice: index 2 is missing"
+    );
+}
