@@ -459,8 +459,9 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
             any_previous,
             any_suspended_active,
         } = &mut out;
-        // The current Job's replicated Job name, with the status, index bitmap and its
-        // count it counts in (if a replicated Job has that name), kept while Jobs share it.
+        // The current Job's replicated Job name, with the status it counts in and the
+        // index bitmap (and its count of set indexes) it marks, if a replicated Job has
+        // that name; kept while Jobs share it.
         type Group<'g> = (&'g mut ReplicatedJobStatus, &'g mut [bool], &'g mut usize);
         let mut cur: Option<(&str, Option<Group<'_>>)> = None;
         for j in input.jobs.iter() {

@@ -317,7 +317,7 @@ pub struct NameIndex {
 /// Whether the stored namespace `stored` is `ns` (the same shared string, mostly).
 #[inline]
 fn same_namespace(stored: &Name, ns: &str) -> bool {
-    std::ptr::eq(stored.as_ptr(), ns.as_ptr()) && stored.len() == ns.len() || **stored == *ns
+    (std::ptr::eq(stored.as_ptr(), ns.as_ptr()) && stored.len() == ns.len()) || **stored == *ns
 }
 
 impl NameIndex {
