@@ -525,9 +525,9 @@ impl Jump {
     }
 }
 
-/// Uses of a segment before it gets its [`Jump`]: a table costs about 256 serial
-/// hashes of the segment in multiplies that do not wait on each other, a quarter of
-/// the time, so after 64 uses it has paid for itself.
+/// Uses of a segment before it gets its [`Jump`]. Building the table hashes the
+/// segment 256 times, but as independent multiply chains, about four times faster
+/// than the serial chain of one hash: some 64 hashes' worth, repaid by 64 uses.
 const JUMP_AFTER: u32 = 64;
 
 /// A byte string the replay hashes again and again (an event name; a Job's
@@ -927,7 +927,7 @@ impl TraceSink {
     /// Defines Job `id` for the events that follow: `names` appends its encoded name
     /// fields (`NAMESPACE` to `JOB`), `stamp` is its (job index, restart attempt, job
     /// restart attempt). A Job's names and stamp never change.
-    /// (Out of line: once per object, where its events are many and want a small caller.)
+    /// (Out of line: it runs once per object, and the per-event callers stay small.)
     #[inline(never)]
     pub fn define_job(&mut self, id: u64, names: impl FnOnce(&mut Vec<u8>), stamp: Option<(i32, i32, Option<i32>)>) {
         let slot = def_slot(id);
@@ -957,7 +957,7 @@ impl TraceSink {
 
     /// Defines pod `id` (its name and completion index, -1 if none) for the events
     /// that follow. A pod's name and index never change.
-    /// (Out of line: once per object, where its events are many and want a small caller.)
+    /// (Out of line: it runs once per object, and the per-event callers stay small.)
     #[inline(never)]
     pub fn define_pod(&mut self, id: u64, name: &str, index: i32) {
         let slot = def_slot(id);
@@ -978,7 +978,7 @@ impl TraceSink {
     }
 
     /// Defines node `id`'s name for the events that follow. A node's name never changes.
-    /// (Out of line: once per object, where its events are many and want a small caller.)
+    /// (Out of line: it runs once per object, and the per-event callers stay small.)
     #[inline(never)]
     pub fn define_node(&mut self, id: usize, name: &str) {
         *grown_slot(&mut self.hasher.defined.nodes, id, false) = true;
