@@ -14,6 +14,28 @@ fn crash_loop_delay(restarts_so_far: u32) -> Millis {
     }
 }
 
+/// Gives a bound pod's room on its node back (its requests, its place in the node's
+/// pod set and the scheduler's indexes); false if it held none.
+fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState, pid: PodId, p: &PodObj) -> bool {
+    let Some(n) = p.node else { return false };
+    // The pod carries its own requests: an orphan (its Job deleted in the
+    // background) still gives its room back (its requests borrowed, not cloned).
+    let node = &mut nodes[n];
+    if !node.pods.remove(&pid) {
+        return false;
+    }
+    for (r, v) in p.requests.iter() {
+        node.allocated[*r] -= v;
+    }
+    if let Some(pl) = p.placement.as_deref()
+        && !sched.topo.keys.is_empty()
+    {
+        sched.topo.pod_moved(pl, n, -1);
+    }
+    sched.node_changed(n, &nodes[n]);
+    true
+}
+
 impl World {
     /// The workload rule for a pod: first match wins; no match: run 1 minute, exit 0.
     fn workload_for(&self, pid: PodId) -> (Option<Millis>, i32) {
@@ -119,8 +141,8 @@ impl World {
             return;
         }
         p.ready = true;
-        let job = p.job;
-        self.training_ready_changed(pid, true);
+        let (job, attempt) = (p.job, p.restart_attempt);
+        self.training_ready_changed_of(job, attempt, true);
         self.emit_pod("PodReady", pid);
         self.pod_changed(job);
         self.podctl_watch(pid);
@@ -191,20 +213,7 @@ impl World {
     /// Releases a bound pod's node resources (terminal or removed).
     fn release(&mut self, pid: PodId) {
         let p = self.pods.get(pid).expect("exists");
-        let Some(n) = p.node else { return };
-        // The pod carries its own requests: an orphan (its Job deleted in the
-        // background) still gives its room back (its requests borrowed, not cloned).
-        let node = &mut self.nodes[n];
-        if node.pods.remove(&pid) {
-            for (r, v) in p.requests.iter() {
-                node.allocated[*r] -= v;
-            }
-            if let Some(pl) = p.placement.as_deref()
-                && !self.sched.topo.keys.is_empty()
-            {
-                self.sched.topo.pod_moved(pl, n, -1);
-            }
-            self.sched.node_changed(n, &self.nodes[n]);
+        if release_node(&mut self.nodes, &mut self.sched, pid, p) {
             self.scheduler_kick();
         }
     }
@@ -226,9 +235,9 @@ impl World {
         p.epoch += 1;
         p.ready = false;
         // (The training model's update below leaves these alone.)
-        let (g, job, node) = (p.epoch, p.job, p.node);
+        let (g, job, node, attempt) = (p.epoch, p.job, p.node, p.restart_attempt);
         if was_ready {
-            self.training_ready_changed(pid, false);
+            self.training_ready_changed_of(job, attempt, false);
         }
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
@@ -249,14 +258,18 @@ impl World {
         }
         let job = p.job;
         let counted = p.counted;
-        self.release(pid);
+        // `release`, with the pod in hand.
+        if release_node(&mut self.nodes, &mut self.sched, pid, p) {
+            self.scheduler_kick();
+        }
         // The Job's tracking finalizer keeps an uncounted pod until its controller has counted it.
         let tracked = self
             .jobs
             .get(job)
             .is_some_and(|j| j.finished().is_none() && j.deletion.is_none());
         if counted || !tracked {
-            self.remove_pod(pid);
+            // Terminal and released: `remove_pod` would release nothing.
+            self.remove_released_pod(pid);
         } else {
             self.pod_changed(job);
         }
@@ -271,6 +284,11 @@ impl World {
         {
             self.release(pid);
         }
+        self.remove_released_pod(pid);
+    }
+
+    /// `remove_pod` for a pod whose node resources are released (or that has none).
+    fn remove_released_pod(&mut self, pid: PodId) {
         self.scheduler_remove(pid);
         // The pod controller's queue keeps a slot per leader it has seen: the pod is gone.
         // (The queue is used only once an exclusive-placement pod exists, as in `podctl_watch`.)

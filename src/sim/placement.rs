@@ -162,6 +162,8 @@ impl TopoIndex {
     }
 
     /// A node's score or schedulability changed.
+    // Out of line: `SchedState::node_changed` calls it only while a topology key is in use.
+    #[inline(never)]
     pub fn node_moved(&mut self, id: NodeId, pool: usize, old: Option<u64>, new: Option<u64>) {
         for ki in self.keys.values_mut() {
             let Some(d) = ki.node_domain.get(id).cloned().flatten() else {

@@ -116,27 +116,22 @@ impl SchedState {
 
     /// Re-indexes a node after its allocation or readiness changed.
     pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
-        let before = self.node_key[id];
-        self.reindex(id, n);
-        if !self.topo.keys.is_empty() {
-            self.topo.node_moved(id, n.pool, before, self.node_key[id]);
-        }
-    }
-
-    fn reindex(&mut self, id: NodeId, n: &NodeObj) {
         let key = (n.ready && !n.cordoned).then(|| node_score(n));
-        let before = self.node_key[id];
-        if key == before {
-            return;
+        let before = std::mem::replace(&mut self.node_key[id], key);
+        if key != before {
+            let pool = &mut self.pools[n.pool];
+            let pos = self.pool_pos[id];
+            if let Some(old) = before {
+                pool.remove(old, pos);
+            }
+            if let Some(score) = key {
+                pool.insert(score, pos);
+            }
         }
-        let pos = self.pool_pos[id];
-        if let Some(old) = before {
-            self.pools[n.pool].remove(old, pos);
+        // (Called even when the key stays: it files a domain it had not seen yet.)
+        if !self.topo.keys.is_empty() {
+            self.topo.node_moved(id, n.pool, before, key);
         }
-        if let Some(score) = key {
-            self.pools[n.pool].insert(score, pos);
-        }
-        self.node_key[id] = key;
     }
 }
 
@@ -208,18 +203,29 @@ impl PoolIndex {
         let (w, m) = (pos / 64, 1u64 << (pos % 64));
         let i = match self.find(score) {
             Ok(i) => i,
-            Err(i) => {
-                let words = self.ids.len().div_ceil(64);
-                let bits = self.spare.pop().unwrap_or_else(|| vec![0; words]);
-                self.buckets.insert(i, (score, ScoreBucket { bits, len: 0, lo: w }));
-                i
-            }
+            Err(i) => self.new_bucket(i, score, w),
         };
         let b = &mut self.buckets[i].1;
         debug_assert!(b.bits[w] & m == 0, "indexed twice");
         b.bits[w] |= m;
         b.len += 1;
         b.lo = b.lo.min(w);
+    }
+
+    /// Adds an empty bucket for `score` at index `i` (its first member in word `w`).
+    // Out of line, as the drop of a bucket below: rare, and kept out of the hot path's registers.
+    #[inline(never)]
+    fn new_bucket(&mut self, i: usize, score: u64, w: usize) -> usize {
+        let words = self.ids.len().div_ceil(64);
+        let bits = self.spare.pop().unwrap_or_else(|| vec![0; words]);
+        self.buckets.insert(i, (score, ScoreBucket { bits, len: 0, lo: w }));
+        i
+    }
+
+    #[inline(never)]
+    fn drop_bucket(&mut self, i: usize) {
+        let (_, b) = self.buckets.remove(i);
+        self.spare.push(b.bits);
     }
 
     fn remove(&mut self, score: u64, pos: usize) {
@@ -230,8 +236,7 @@ impl PoolIndex {
         b.bits[w] &= !m;
         b.len -= 1;
         if b.len == 0 {
-            let (_, b) = self.buckets.remove(i);
-            self.spare.push(b.bits);
+            self.drop_bucket(i);
         } else if w == b.lo && b.bits[w] == 0 {
             // Some later word has a bit (len > 0).
             while b.bits[b.lo] == 0 {
@@ -608,15 +613,16 @@ impl World {
         p.node = Some(n);
         p.unschedulable_reported = false;
         let (job, epoch) = (p.job, p.epoch);
-        let reqs = &self.jobs.get(job).expect("exists").pod_requests;
+        // The pod's requests are its Job's (`pod_requests`, shared when the pod was made):
+        // read from the pod, no Job lookup.
         let node = &mut self.nodes[n];
-        for (r, v) in reqs.iter() {
+        for (r, v) in p.requests.iter() {
             node.allocated[*r] += v;
         }
         node.pods.insert(pid);
         self.sched.node_changed(n, &self.nodes[n]);
         if !self.sched.topo.keys.is_empty()
-            && let Some(pl) = self.pods.get(pid).and_then(|p| p.placement.as_deref())
+            && let Some(pl) = p.placement.as_deref()
         {
             self.sched.topo.pod_moved(pl, n, 1);
         }
