@@ -14,14 +14,26 @@ fn crash_loop_delay(restarts_so_far: u32) -> Millis {
     }
 }
 
+/// `SortedSmallSet::remove`; a set's only member (a node's one pod, a Job's one pod:
+/// the common case) goes without the search and shift.
+#[inline]
+fn remove_member<T: Ord + Copy>(set: &mut super::store::SortedSmallSet<T>, v: &T) -> bool {
+    if set.len() == 1 && set.last() == Some(v) {
+        *set = Default::default();
+        return true;
+    }
+    set.remove(v)
+}
+
 /// Gives a bound pod's room on its node back (its requests, its place in the node's
 /// pod set and the scheduler's indexes); false if it held none.
+#[inline]
 fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState, pid: PodId, p: &PodObj) -> bool {
     let Some(n) = p.node else { return false };
     // The pod carries its own requests: an orphan (its Job deleted in the
     // background) still gives its room back (its requests borrowed, not cloned).
     let node = &mut nodes[n];
-    if !node.pods.remove(&pid) {
+    if !remove_member(&mut node.pods, &pid) {
         return false;
     }
     for (r, v) in p.requests.iter() {
@@ -80,7 +92,7 @@ impl World {
         p.running = true;
         p.started_at = self.now;
         let job = p.job;
-        self.container_started(pid, job, "PodRunning");
+        self.container_started(pid, epoch, job, "PodRunning");
     }
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
@@ -88,32 +100,37 @@ impl World {
         let p = self.pods.get_mut(pid).expect("exists");
         p.running = true;
         p.started_at = now;
-        let job = p.job;
-        self.container_started(pid, job, event);
+        let (g, job) = (p.epoch, p.job);
+        self.container_started(pid, g, job, event);
     }
 
     /// The pod's main container started (`running`, `started_at` set).
-    fn container_started(&mut self, pid: PodId, job: JobId, event: &'static str) {
+    /// (`g`, `job`: the pod's epoch and Job.)
+    fn container_started(&mut self, pid: PodId, g: u32, job: JobId, event: &'static str) {
         self.emit_pod(event, pid);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {
             self.pod_changed(job);
             return;
         }
-        self.run_workload(pid);
+        self.run_workload_of(pid, g, job);
     }
 
     /// The workload runs: Ready after `podReady` (or its probes), exit after the rule's `runFor`.
     pub(super) fn run_workload(&mut self, pid: PodId) {
-        let now = self.now;
-        // `workload_for` and `ready_after`, looking the pod and its Job up once.
         let p = self.pods.get(pid).expect("exists");
-        let (g, job) = (p.epoch, p.job);
+        self.run_workload_of(pid, p.epoch, p.job);
+    }
+
+    /// `run_workload` for a pod of epoch `g` and Job `job` (callers that hold them).
+    fn run_workload_of(&mut self, pid: PodId, g: u32, job: JobId) {
+        let now = self.now;
+        // `workload_for` and `ready_after`, looking the Job up once (the pod only for a rule).
         let j = self.jobs.get(job);
         let run_for = if self.is_training_job(j) {
             None // runs until the training work is done
         } else {
-            self.workload_rule(p).0
+            self.workload_rule(self.pods.get(pid).expect("exists")).0
         };
         let ready_after = self
             .sc
@@ -256,8 +273,7 @@ impl World {
             p.exit_code = Some(143);
             p.running = false;
         }
-        let job = p.job;
-        let counted = p.counted;
+        let (job, counted, bound) = (p.job, p.counted, p.node.is_some());
         // `release`, with the pod in hand.
         if release_node(&mut self.nodes, &mut self.sched, pid, p) {
             self.scheduler_kick();
@@ -269,7 +285,7 @@ impl World {
             .is_some_and(|j| j.finished().is_none() && j.deletion.is_none());
         if counted || !tracked {
             // Terminal and released: `remove_pod` would release nothing.
-            self.remove_released_pod(pid);
+            self.remove_released_pod(pid, bound);
         } else {
             self.pod_changed(job);
         }
@@ -277,19 +293,25 @@ impl World {
 
     /// The pod object is gone from the store.
     pub(super) fn remove_pod(&mut self, pid: PodId) {
-        if self
+        let (bound, live) = self
             .pods
             .get(pid)
-            .is_some_and(|p| p.node.is_some() && !p.phase.terminal())
-        {
+            .map_or((false, false), |p| (p.node.is_some(), !p.phase.terminal()));
+        if bound && live {
             self.release(pid);
         }
-        self.remove_released_pod(pid);
+        self.remove_released_pod(pid, bound);
     }
 
-    /// `remove_pod` for a pod whose node resources are released (or that has none).
-    fn remove_released_pod(&mut self, pid: PodId) {
-        self.scheduler_remove(pid);
+    /// `remove_pod` for a pod whose node resources are released (or that has none);
+    /// `bound`: it has a node.
+    fn remove_released_pod(&mut self, pid: PodId, bound: bool) {
+        // A bound pod left the scheduler's queues when it was popped for the attempt that bound it.
+        if !bound {
+            self.scheduler_remove(pid);
+        } else {
+            debug_assert!(!self.scheduler_holds(pid), "a bound pod is queued");
+        }
         // The pod controller's queue keeps a slot per leader it has seen: the pod is gone.
         // (The queue is used only once an exclusive-placement pod exists, as in `podctl_watch`.)
         if !self.sched.topo.keys.is_empty() {
@@ -302,7 +324,7 @@ impl World {
         }
         // A pod the Job controller has not counted yet is counted as it goes (finalizer).
         if let Some(j) = self.jobs.get_mut(p.job) {
-            j.pods.remove(&(p.index, pid));
+            remove_member(&mut j.pods, &(p.index, pid));
             if !p.counted && j.finished().is_none() && j.deletion.is_none() {
                 if p.phase == Phase::Succeeded {
                     if p.index >= 0 {
@@ -513,5 +535,33 @@ impl World {
             }
         }
         self.scheduler_kick();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::SortedSmallSet;
+    use super::remove_member;
+
+    /// `remove_member` removes like `SortedSmallSet::remove`: a sole member empties the
+    /// set, a value not there (even with one member) leaves it, and larger sets shift.
+    #[test]
+    fn remove_member_is_sorted_set_removal() {
+        let mut s: SortedSmallSet<u64> = SortedSmallSet::default();
+        assert!(!remove_member(&mut s, &3));
+        s.insert(3);
+        assert!(!remove_member(&mut s, &4));
+        assert_eq!(s.len(), 1);
+        assert!(remove_member(&mut s, &3));
+        assert!(s.is_empty());
+        for v in [5, 1, 9, 7] {
+            s.insert(v);
+        }
+        assert!(remove_member(&mut s, &5));
+        assert!(!remove_member(&mut s, &5));
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), [1, 7, 9]);
+        assert!(remove_member(&mut s, &9) && remove_member(&mut s, &1));
+        assert!(remove_member(&mut s, &7));
+        assert!(s.is_empty());
     }
 }

@@ -321,6 +321,11 @@ impl World {
         }
     }
 
+    /// Whether the pod waits in the active or the unschedulable queue.
+    pub(super) fn scheduler_holds(&self, pid: PodId) -> bool {
+        self.sched.active_keys.contains_key(pid) || self.sched.unsched_keys.contains_key(pid)
+    }
+
     /// Capacity changed: unschedulable pods are retried after `schedulerDelay`.
     #[inline]
     pub(super) fn scheduler_kick(&mut self) {

@@ -71,6 +71,7 @@ impl World {
     }
 
     /// Whether a Job (a pod's) belongs to a JobSet that has a training model.
+    #[inline]
     pub(super) fn is_training_job(&self, j: Option<&JobObj>) -> bool {
         !self.training.is_empty()
             && j.and_then(|j| j.stamp.as_ref()).is_some_and(|s| {
