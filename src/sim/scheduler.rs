@@ -28,9 +28,9 @@ pub struct SchedState {
     unsched_keys: IdMap<(i64, u64)>,
     wake_at: Option<Millis>,
     pools: Vec<PoolIndex>,
-    /// Each node's position in its pool's index.
-    pool_pos: Vec<usize>,
-    pub(super) node_key: Vec<Option<u64>>,
+    /// Each node's index key (its score while schedulable) and position in its pool's
+    /// index, side by side (a node's re-index reads both).
+    pub(super) node_key: Vec<(Option<u64>, usize)>,
     /// Inter-pod affinity index by topology key (`placement.rs`).
     pub(super) topo: super::placement::TopoIndex,
     /// Placement boxes of removed pods (at most `SPARE_PLACEMENTS`), reused by new pods
@@ -55,12 +55,11 @@ const SPARE_NAME_MAX_LEN: usize = 96;
 impl SchedState {
     pub fn init(&mut self, nodes: &[NodeObj], pools: usize) {
         self.pools = vec![PoolIndex::default(); pools];
-        self.pool_pos = nodes
+        self.node_key = nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| self.pools[n.pool].add_member(i))
+            .map(|(i, n)| (None, self.pools[n.pool].add_member(i)))
             .collect();
-        self.node_key = vec![None; nodes.len()];
         for (i, n) in nodes.iter().enumerate() {
             self.node_changed(i, n);
         }
@@ -117,10 +116,10 @@ impl SchedState {
     /// Re-indexes a node after its allocation or readiness changed.
     pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
         let key = (n.ready && !n.cordoned).then(|| node_score(n));
-        let before = std::mem::replace(&mut self.node_key[id], key);
+        let slot = &mut self.node_key[id];
+        let (before, pos) = (std::mem::replace(&mut slot.0, key), slot.1);
         if key != before {
             let pool = &mut self.pools[n.pool];
-            let pos = self.pool_pos[id];
             if let Some(old) = before {
                 pool.remove(old, pos);
             }
