@@ -44,7 +44,11 @@ fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState,
     {
         sched.topo.pod_moved(pl, n, -1);
     }
-    sched.node_changed(n, &nodes[n]);
+    if nodes[n].pods.is_empty() {
+        sched.node_emptied(n, &nodes[n]);
+    } else {
+        sched.node_changed(n, &nodes[n]);
+    }
     true
 }
 

@@ -116,6 +116,19 @@ impl SchedState {
     /// Re-indexes a node after its allocation or readiness changed.
     pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
         let key = (n.ready && !n.cordoned).then(|| node_score(n));
+        self.rekey(id, n, key);
+    }
+
+    /// `node_changed` for a node whose last pod left: with nothing allocated (bind and
+    /// release are the only writers of `allocated`), its score is 0, not computed.
+    pub fn node_emptied(&mut self, id: NodeId, n: &NodeObj) {
+        debug_assert!(n.pods.is_empty() && n.allocated.iter().all(|a| *a == 0));
+        self.rekey(id, n, (n.ready && !n.cordoned).then_some(0));
+    }
+
+    /// Files node `id` under index key `key` (None: not schedulable).
+    #[inline(always)]
+    fn rekey(&mut self, id: NodeId, n: &NodeObj, key: Option<u64>) {
         let slot = &mut self.node_key[id];
         let (before, pos) = (std::mem::replace(&mut slot.0, key), slot.1);
         if key != before {
@@ -198,6 +211,7 @@ impl PoolIndex {
         self.buckets.binary_search_by_key(&score, |(s, _)| *s)
     }
 
+    #[inline(always)]
     fn insert(&mut self, score: u64, pos: usize) {
         let (w, m) = (pos / 64, 1u64 << (pos % 64));
         let i = match self.find(score) {
@@ -227,6 +241,7 @@ impl PoolIndex {
         self.spare.push(b.bits);
     }
 
+    #[inline(always)]
     fn remove(&mut self, score: u64, pos: usize) {
         let i = self.find(score).expect("indexed under its score");
         let b = &mut self.buckets[i].1;
@@ -746,6 +761,47 @@ mod tests {
         let mut s = SchedState::default();
         s.recycle_name(Name::from("x".repeat(SPARE_NAME_MAX_LEN + 1).as_str()));
         assert_eq!(s.spare_name_count, 0, "overlong names are not kept");
+    }
+
+    /// A node re-indexed as emptied sits where `node_changed` files it (score 0), in
+    /// and out of service.
+    #[test]
+    fn an_emptied_node_is_indexed_as_node_changed_indexes_it() {
+        let node = |pool: usize| NodeObj {
+            name: "n".into(),
+            pool,
+            labels: Default::default(),
+            taints: Vec::new(),
+            allocatable: vec![4000, 1 << 30, 110, 8],
+            allocated: vec![0; 4],
+            ready: true,
+            alive: true,
+            cordoned: false,
+            pods: Default::default(),
+            epoch: 0,
+        };
+        let mut nodes: Vec<NodeObj> = (0..5).map(|i| node(i % 2)).collect();
+        let (mut a, mut b) = (SchedState::default(), SchedState::default());
+        a.init(&nodes, 2);
+        b.init(&nodes, 2);
+        let order =
+            |s: &SchedState| -> Vec<Vec<(u64, NodeId)>> { s.pools.iter().map(|p| p.iter().collect()).collect() };
+        for (i, cordon) in [(2, false), (3, true), (2, false)] {
+            nodes[i].allocated = vec![1000, 0, 1, 8];
+            nodes[i].pods.insert(7);
+            a.node_changed(i, &nodes[i]);
+            b.node_changed(i, &nodes[i]);
+            assert_ne!(a.node_key[i].0, Some(0));
+            nodes[i].allocated = vec![0; 4];
+            nodes[i].pods = Default::default();
+            nodes[i].cordoned = cordon;
+            a.node_changed(i, &nodes[i]);
+            b.node_emptied(i, &nodes[i]);
+            assert_eq!(a.node_key, b.node_key);
+            assert_eq!(order(&a), order(&b));
+        }
+        assert_eq!(b.node_key[2].0, Some(0));
+        assert_eq!(b.node_key[3].0, None);
     }
 
     /// The bucketed pool index iterates exactly like a set of (score, node id) pairs
