@@ -114,6 +114,7 @@ impl SchedState {
     }
 
     /// Re-indexes a node after its allocation or readiness changed.
+    #[inline(always)]
     pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
         let key = (n.ready && !n.cordoned).then(|| node_score(n));
         self.rekey(id, n, key);
@@ -148,6 +149,7 @@ impl SchedState {
 }
 
 /// The sum over a node's resources (except `pods`) of allocated/allocatable in ppm.
+#[inline(always)]
 fn node_score(n: &NodeObj) -> u64 {
     let mut score = 0u64;
     for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
