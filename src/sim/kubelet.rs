@@ -14,6 +14,44 @@ fn crash_loop_delay(restarts_so_far: u32) -> Millis {
     }
 }
 
+/// `SortedSmallSet::remove`; a set's only member (a node's one pod, a Job's one pod:
+/// the common case) goes without the search and shift.
+#[inline]
+fn remove_member<T: Ord + Copy>(set: &mut super::store::SortedSmallSet<T>, v: &T) -> bool {
+    if set.len() == 1 && set.last() == Some(v) {
+        *set = Default::default();
+        return true;
+    }
+    set.remove(v)
+}
+
+/// Gives a bound pod's room on its node back (its requests, its place in the node's
+/// pod set and the scheduler's indexes); false if it held none.
+#[inline]
+fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState, pid: PodId, p: &PodObj) -> bool {
+    let Some(n) = p.node else { return false };
+    // The pod carries its own requests: an orphan (its Job deleted in the
+    // background) still gives its room back (its requests borrowed, not cloned).
+    let node = &mut nodes[n];
+    if !remove_member(&mut node.pods, &pid) {
+        return false;
+    }
+    for (r, v) in p.requests.iter() {
+        node.allocated[*r] -= v;
+    }
+    if let Some(pl) = p.placement.as_deref()
+        && !sched.topo.keys.is_empty()
+    {
+        sched.topo.pod_moved(pl, n, -1);
+    }
+    if nodes[n].pods.is_empty() {
+        sched.node_emptied(n, &nodes[n]);
+    } else {
+        sched.node_changed(n, &nodes[n]);
+    }
+    true
+}
+
 impl World {
     /// The workload rule for a pod: first match wins; no match: run 1 minute, exit 0.
     fn workload_for(&self, pid: PodId) -> (Option<Millis>, i32) {
@@ -58,7 +96,7 @@ impl World {
         p.running = true;
         p.started_at = self.now;
         let job = p.job;
-        self.container_started(pid, job, "PodRunning");
+        self.container_started(pid, epoch, job, "PodRunning");
     }
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
@@ -66,32 +104,37 @@ impl World {
         let p = self.pods.get_mut(pid).expect("exists");
         p.running = true;
         p.started_at = now;
-        let job = p.job;
-        self.container_started(pid, job, event);
+        let (g, job) = (p.epoch, p.job);
+        self.container_started(pid, g, job, event);
     }
 
     /// The pod's main container started (`running`, `started_at` set).
-    fn container_started(&mut self, pid: PodId, job: JobId, event: &'static str) {
+    /// (`g`, `job`: the pod's epoch and Job.)
+    fn container_started(&mut self, pid: PodId, g: u32, job: JobId, event: &'static str) {
         self.emit_pod(event, pid);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {
             self.pod_changed(job);
             return;
         }
-        self.run_workload(pid);
+        self.run_workload_of(pid, g, job);
     }
 
     /// The workload runs: Ready after `podReady` (or its probes), exit after the rule's `runFor`.
     pub(super) fn run_workload(&mut self, pid: PodId) {
-        let now = self.now;
-        // `workload_for` and `ready_after`, looking the pod and its Job up once.
         let p = self.pods.get(pid).expect("exists");
-        let (g, job) = (p.epoch, p.job);
+        self.run_workload_of(pid, p.epoch, p.job);
+    }
+
+    /// `run_workload` for a pod of epoch `g` and Job `job` (callers that hold them).
+    fn run_workload_of(&mut self, pid: PodId, g: u32, job: JobId) {
+        let now = self.now;
+        // `workload_for` and `ready_after`, looking the Job up once (the pod only for a rule).
         let j = self.jobs.get(job);
         let run_for = if self.is_training_job(j) {
             None // runs until the training work is done
         } else {
-            self.workload_rule(p).0
+            self.workload_rule(self.pods.get(pid).expect("exists")).0
         };
         let ready_after = self
             .sc
@@ -119,8 +162,8 @@ impl World {
             return;
         }
         p.ready = true;
-        let job = p.job;
-        self.training_ready_changed(pid, true);
+        let (job, attempt) = (p.job, p.restart_attempt);
+        self.training_ready_changed_of(job, attempt, true);
         self.emit_pod("PodReady", pid);
         self.pod_changed(job);
         self.podctl_watch(pid);
@@ -191,20 +234,7 @@ impl World {
     /// Releases a bound pod's node resources (terminal or removed).
     fn release(&mut self, pid: PodId) {
         let p = self.pods.get(pid).expect("exists");
-        let Some(n) = p.node else { return };
-        // The pod carries its own requests: an orphan (its Job deleted in the
-        // background) still gives its room back (its requests borrowed, not cloned).
-        let node = &mut self.nodes[n];
-        if node.pods.remove(&pid) {
-            for (r, v) in p.requests.iter() {
-                node.allocated[*r] -= v;
-            }
-            if let Some(pl) = p.placement.as_deref()
-                && !self.sched.topo.keys.is_empty()
-            {
-                self.sched.topo.pod_moved(pl, n, -1);
-            }
-            self.sched.node_changed(n, &self.nodes[n]);
+        if release_node(&mut self.nodes, &mut self.sched, pid, p) {
             self.scheduler_kick();
         }
     }
@@ -226,9 +256,9 @@ impl World {
         p.epoch += 1;
         p.ready = false;
         // (The training model's update below leaves these alone.)
-        let (g, job, node) = (p.epoch, p.job, p.node);
+        let (g, job, node, attempt) = (p.epoch, p.job, p.node, p.restart_attempt);
         if was_ready {
-            self.training_ready_changed(pid, false);
+            self.training_ready_changed_of(job, attempt, false);
         }
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
@@ -247,16 +277,19 @@ impl World {
             p.exit_code = Some(143);
             p.running = false;
         }
-        let job = p.job;
-        let counted = p.counted;
-        self.release(pid);
+        let (job, counted, bound) = (p.job, p.counted, p.node.is_some());
+        // `release`, with the pod in hand.
+        if release_node(&mut self.nodes, &mut self.sched, pid, p) {
+            self.scheduler_kick();
+        }
         // The Job's tracking finalizer keeps an uncounted pod until its controller has counted it.
         let tracked = self
             .jobs
             .get(job)
             .is_some_and(|j| j.finished().is_none() && j.deletion.is_none());
         if counted || !tracked {
-            self.remove_pod(pid);
+            // Terminal and released: `remove_pod` would release nothing.
+            self.remove_released_pod(pid, bound);
         } else {
             self.pod_changed(job);
         }
@@ -264,14 +297,25 @@ impl World {
 
     /// The pod object is gone from the store.
     pub(super) fn remove_pod(&mut self, pid: PodId) {
-        if self
+        let (bound, live) = self
             .pods
             .get(pid)
-            .is_some_and(|p| p.node.is_some() && !p.phase.terminal())
-        {
+            .map_or((false, false), |p| (p.node.is_some(), !p.phase.terminal()));
+        if bound && live {
             self.release(pid);
         }
-        self.scheduler_remove(pid);
+        self.remove_released_pod(pid, bound);
+    }
+
+    /// `remove_pod` for a pod whose node resources are released (or that has none);
+    /// `bound`: it has a node.
+    fn remove_released_pod(&mut self, pid: PodId, bound: bool) {
+        // A bound pod left the scheduler's queues when it was popped for the attempt that bound it.
+        if !bound {
+            self.scheduler_remove(pid);
+        } else {
+            debug_assert!(!self.scheduler_holds(pid), "a bound pod is queued");
+        }
         // The pod controller's queue keeps a slot per leader it has seen: the pod is gone.
         // (The queue is used only once an exclusive-placement pod exists, as in `podctl_watch`.)
         if !self.sched.topo.keys.is_empty() {
@@ -284,7 +328,7 @@ impl World {
         }
         // A pod the Job controller has not counted yet is counted as it goes (finalizer).
         if let Some(j) = self.jobs.get_mut(p.job) {
-            j.pods.remove(&(p.index, pid));
+            remove_member(&mut j.pods, &(p.index, pid));
             if !p.counted && j.finished().is_none() && j.deletion.is_none() {
                 if p.phase == Phase::Succeeded {
                     if p.index >= 0 {
@@ -495,5 +539,33 @@ impl World {
             }
         }
         self.scheduler_kick();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::SortedSmallSet;
+    use super::remove_member;
+
+    /// `remove_member` removes like `SortedSmallSet::remove`: a sole member empties the
+    /// set, a value not there (even with one member) leaves it, and larger sets shift.
+    #[test]
+    fn remove_member_is_sorted_set_removal() {
+        let mut s: SortedSmallSet<u64> = SortedSmallSet::default();
+        assert!(!remove_member(&mut s, &3));
+        s.insert(3);
+        assert!(!remove_member(&mut s, &4));
+        assert_eq!(s.len(), 1);
+        assert!(remove_member(&mut s, &3));
+        assert!(s.is_empty());
+        for v in [5, 1, 9, 7] {
+            s.insert(v);
+        }
+        assert!(remove_member(&mut s, &5));
+        assert!(!remove_member(&mut s, &5));
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), [1, 7, 9]);
+        assert!(remove_member(&mut s, &9) && remove_member(&mut s, &1));
+        assert!(remove_member(&mut s, &7));
+        assert!(s.is_empty());
     }
 }

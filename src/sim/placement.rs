@@ -139,14 +139,20 @@ impl TopoIndex {
     }
 
     /// Starts indexing `key` (once): nodes by domain and the bound pods already there.
-    pub fn ensure_key(&mut self, key: &Name, nodes: &[NodeObj], node_key: &[Option<u64>], pods: &InlineSlab<PodObj>) {
+    pub fn ensure_key(
+        &mut self,
+        key: &Name,
+        nodes: &[NodeObj],
+        node_key: &[(Option<u64>, usize)],
+        pods: &InlineSlab<PodObj>,
+    ) {
         if self.keys.contains_key(key) {
             return;
         }
         let mut ki = KeyIndex::default();
         for (id, n) in nodes.iter().enumerate() {
             let d: Option<Name> = n.labels.get(&**key).map(|v| v.as_str().into());
-            if let (Some(d), Some(score)) = (&d, node_key[id]) {
+            if let (Some(d), Some(score)) = (&d, node_key[id].0) {
                 ki.nodes.entry(d.clone()).or_default().insert((n.pool, score, id));
             }
             ki.node_domain.push(d);
@@ -162,6 +168,8 @@ impl TopoIndex {
     }
 
     /// A node's score or schedulability changed.
+    // Out of line: `SchedState::node_changed` calls it only while a topology key is in use.
+    #[inline(never)]
     pub fn node_moved(&mut self, id: NodeId, pool: usize, old: Option<u64>, new: Option<u64>) {
         for ki in self.keys.values_mut() {
             let Some(d) = ki.node_domain.get(id).cloned().flatten() else {

@@ -28,9 +28,9 @@ pub struct SchedState {
     unsched_keys: IdMap<(i64, u64)>,
     wake_at: Option<Millis>,
     pools: Vec<PoolIndex>,
-    /// Each node's position in its pool's index.
-    pool_pos: Vec<usize>,
-    pub(super) node_key: Vec<Option<u64>>,
+    /// Each node's index key (its score while schedulable) and position in its pool's
+    /// index, side by side (a node's re-index reads both).
+    pub(super) node_key: Vec<(Option<u64>, usize)>,
     /// Inter-pod affinity index by topology key (`placement.rs`).
     pub(super) topo: super::placement::TopoIndex,
     /// Placement boxes of removed pods (at most `SPARE_PLACEMENTS`), reused by new pods
@@ -55,12 +55,11 @@ const SPARE_NAME_MAX_LEN: usize = 96;
 impl SchedState {
     pub fn init(&mut self, nodes: &[NodeObj], pools: usize) {
         self.pools = vec![PoolIndex::default(); pools];
-        self.pool_pos = nodes
+        self.node_key = nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| self.pools[n.pool].add_member(i))
+            .map(|(i, n)| (None, self.pools[n.pool].add_member(i)))
             .collect();
-        self.node_key = vec![None; nodes.len()];
         for (i, n) in nodes.iter().enumerate() {
             self.node_changed(i, n);
         }
@@ -115,32 +114,42 @@ impl SchedState {
     }
 
     /// Re-indexes a node after its allocation or readiness changed.
+    #[inline(always)]
     pub fn node_changed(&mut self, id: NodeId, n: &NodeObj) {
-        let before = self.node_key[id];
-        self.reindex(id, n);
-        if !self.topo.keys.is_empty() {
-            self.topo.node_moved(id, n.pool, before, self.node_key[id]);
-        }
+        let key = (n.ready && !n.cordoned).then(|| node_score(n));
+        self.rekey(id, n, key);
     }
 
-    fn reindex(&mut self, id: NodeId, n: &NodeObj) {
-        let key = (n.ready && !n.cordoned).then(|| node_score(n));
-        let before = self.node_key[id];
-        if key == before {
-            return;
+    /// `node_changed` for a node whose last pod left: with nothing allocated (bind and
+    /// release are the only writers of `allocated`), its score is 0, not computed.
+    pub fn node_emptied(&mut self, id: NodeId, n: &NodeObj) {
+        debug_assert!(n.pods.is_empty() && n.allocated.iter().all(|a| *a == 0));
+        self.rekey(id, n, (n.ready && !n.cordoned).then_some(0));
+    }
+
+    /// Files node `id` under index key `key` (None: not schedulable).
+    #[inline(always)]
+    fn rekey(&mut self, id: NodeId, n: &NodeObj, key: Option<u64>) {
+        let slot = &mut self.node_key[id];
+        let (before, pos) = (std::mem::replace(&mut slot.0, key), slot.1);
+        if key != before {
+            let pool = &mut self.pools[n.pool];
+            if let Some(old) = before {
+                pool.remove(old, pos);
+            }
+            if let Some(score) = key {
+                pool.insert(score, pos);
+            }
         }
-        let pos = self.pool_pos[id];
-        if let Some(old) = before {
-            self.pools[n.pool].remove(old, pos);
+        // (Called even when the key stays: it files a domain it had not seen yet.)
+        if !self.topo.keys.is_empty() {
+            self.topo.node_moved(id, n.pool, before, key);
         }
-        if let Some(score) = key {
-            self.pools[n.pool].insert(score, pos);
-        }
-        self.node_key[id] = key;
     }
 }
 
 /// The sum over a node's resources (except `pods`) of allocated/allocatable in ppm.
+#[inline(always)]
 fn node_score(n: &NodeObj) -> u64 {
     let mut score = 0u64;
     for (i, (a, c)) in n.allocated.iter().zip(&n.allocatable).enumerate() {
@@ -204,16 +213,12 @@ impl PoolIndex {
         self.buckets.binary_search_by_key(&score, |(s, _)| *s)
     }
 
+    #[inline(always)]
     fn insert(&mut self, score: u64, pos: usize) {
         let (w, m) = (pos / 64, 1u64 << (pos % 64));
         let i = match self.find(score) {
             Ok(i) => i,
-            Err(i) => {
-                let words = self.ids.len().div_ceil(64);
-                let bits = self.spare.pop().unwrap_or_else(|| vec![0; words]);
-                self.buckets.insert(i, (score, ScoreBucket { bits, len: 0, lo: w }));
-                i
-            }
+            Err(i) => self.new_bucket(i, score, w),
         };
         let b = &mut self.buckets[i].1;
         debug_assert!(b.bits[w] & m == 0, "indexed twice");
@@ -222,6 +227,23 @@ impl PoolIndex {
         b.lo = b.lo.min(w);
     }
 
+    /// Adds an empty bucket for `score` at index `i` (its first member in word `w`).
+    // Out of line, as the drop of a bucket below: rare, and kept out of the hot path's registers.
+    #[inline(never)]
+    fn new_bucket(&mut self, i: usize, score: u64, w: usize) -> usize {
+        let words = self.ids.len().div_ceil(64);
+        let bits = self.spare.pop().unwrap_or_else(|| vec![0; words]);
+        self.buckets.insert(i, (score, ScoreBucket { bits, len: 0, lo: w }));
+        i
+    }
+
+    #[inline(never)]
+    fn drop_bucket(&mut self, i: usize) {
+        let (_, b) = self.buckets.remove(i);
+        self.spare.push(b.bits);
+    }
+
+    #[inline(always)]
     fn remove(&mut self, score: u64, pos: usize) {
         let i = self.find(score).expect("indexed under its score");
         let b = &mut self.buckets[i].1;
@@ -230,8 +252,7 @@ impl PoolIndex {
         b.bits[w] &= !m;
         b.len -= 1;
         if b.len == 0 {
-            let (_, b) = self.buckets.remove(i);
-            self.spare.push(b.bits);
+            self.drop_bucket(i);
         } else if w == b.lo && b.bits[w] == 0 {
             // Some later word has a bit (len > 0).
             while b.bits[b.lo] == 0 {
@@ -314,6 +335,11 @@ impl World {
         if let Some(k) = self.sched.unsched_keys.remove(pid) {
             self.sched.unsched.remove(&k);
         }
+    }
+
+    /// Whether the pod waits in the active or the unschedulable queue.
+    pub(super) fn scheduler_holds(&self, pid: PodId) -> bool {
+        self.sched.active_keys.contains_key(pid) || self.sched.unsched_keys.contains_key(pid)
     }
 
     /// Capacity changed: unschedulable pods are retried after `schedulerDelay`.
@@ -608,15 +634,16 @@ impl World {
         p.node = Some(n);
         p.unschedulable_reported = false;
         let (job, epoch) = (p.job, p.epoch);
-        let reqs = &self.jobs.get(job).expect("exists").pod_requests;
+        // The pod's requests are its Job's (`pod_requests`, shared when the pod was made):
+        // read from the pod, no Job lookup.
         let node = &mut self.nodes[n];
-        for (r, v) in reqs.iter() {
+        for (r, v) in p.requests.iter() {
             node.allocated[*r] += v;
         }
         node.pods.insert(pid);
         self.sched.node_changed(n, &self.nodes[n]);
         if !self.sched.topo.keys.is_empty()
-            && let Some(pl) = self.pods.get(pid).and_then(|p| p.placement.as_deref())
+            && let Some(pl) = p.placement.as_deref()
         {
             self.sched.topo.pod_moved(pl, n, 1);
         }
@@ -736,6 +763,47 @@ mod tests {
         let mut s = SchedState::default();
         s.recycle_name(Name::from("x".repeat(SPARE_NAME_MAX_LEN + 1).as_str()));
         assert_eq!(s.spare_name_count, 0, "overlong names are not kept");
+    }
+
+    /// A node re-indexed as emptied sits where `node_changed` files it (score 0), in
+    /// and out of service.
+    #[test]
+    fn an_emptied_node_is_indexed_as_node_changed_indexes_it() {
+        let node = |pool: usize| NodeObj {
+            name: "n".into(),
+            pool,
+            labels: Default::default(),
+            taints: Vec::new(),
+            allocatable: vec![4000, 1 << 30, 110, 8],
+            allocated: vec![0; 4],
+            ready: true,
+            alive: true,
+            cordoned: false,
+            pods: Default::default(),
+            epoch: 0,
+        };
+        let mut nodes: Vec<NodeObj> = (0..5).map(|i| node(i % 2)).collect();
+        let (mut a, mut b) = (SchedState::default(), SchedState::default());
+        a.init(&nodes, 2);
+        b.init(&nodes, 2);
+        let order =
+            |s: &SchedState| -> Vec<Vec<(u64, NodeId)>> { s.pools.iter().map(|p| p.iter().collect()).collect() };
+        for (i, cordon) in [(2, false), (3, true), (2, false)] {
+            nodes[i].allocated = vec![1000, 0, 1, 8];
+            nodes[i].pods.insert(7);
+            a.node_changed(i, &nodes[i]);
+            b.node_changed(i, &nodes[i]);
+            assert_ne!(a.node_key[i].0, Some(0));
+            nodes[i].allocated = vec![0; 4];
+            nodes[i].pods = Default::default();
+            nodes[i].cordoned = cordon;
+            a.node_changed(i, &nodes[i]);
+            b.node_emptied(i, &nodes[i]);
+            assert_eq!(a.node_key, b.node_key);
+            assert_eq!(order(&a), order(&b));
+        }
+        assert_eq!(b.node_key[2].0, Some(0));
+        assert_eq!(b.node_key[3].0, None);
     }
 
     /// The bucketed pool index iterates exactly like a set of (score, node id) pairs

@@ -71,6 +71,7 @@ impl World {
     }
 
     /// Whether a Job (a pod's) belongs to a JobSet that has a training model.
+    #[inline]
     pub(super) fn is_training_job(&self, j: Option<&JobObj>) -> bool {
         !self.training.is_empty()
             && j.and_then(|j| j.stamp.as_ref()).is_some_and(|s| {
@@ -90,8 +91,16 @@ impl World {
             return;
         }
         let Some(p) = self.pods.get(pid) else { return };
-        let attempt = p.restart_attempt;
-        let Some(stamp) = self.jobs.get(p.job).and_then(|j| j.stamp.as_ref()) else {
+        self.training_ready_changed_of(p.job, p.restart_attempt, ready);
+    }
+
+    /// `training_ready_changed` for a pod of Job `job` and JobSet restart attempt
+    /// `attempt`, for callers that hold the pod already (no second lookup).
+    pub(super) fn training_ready_changed_of(&mut self, job: JobId, attempt: i32, ready: bool) {
+        if self.training.is_empty() {
+            return;
+        }
+        let Some(stamp) = self.jobs.get(job).and_then(|j| j.stamp.as_ref()) else {
             return;
         };
         let Some(jso) = self.jobsets.get(stamp.jobset) else {
