@@ -50,14 +50,16 @@ impl TrainState {
 fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, name: &str) -> Option<&'a mut TrainState> {
     if states.len() == 1 {
         // The only state: found by the id it remembers, else by its name (one descent).
-        let (k, ts) = states.iter_mut().next()?;
-        if ts.jobset_id != Some(id) {
-            if k != name {
+        let e = states.first_entry()?;
+        if e.get().jobset_id != Some(id) {
+            if e.key() != name {
                 return None;
             }
+            let ts = e.into_mut();
             ts.jobset_id = Some(id);
+            return Some(ts);
         }
-        return Some(ts);
+        return Some(e.into_mut());
     }
     let ts = states.get_mut(name)?;
     ts.jobset_id = Some(id);
@@ -78,9 +80,8 @@ impl World {
                 (self.training.len() == 1
                     && self
                         .training
-                        .values()
-                        .next()
-                        .is_some_and(|t| t.jobset_id == Some(s.jobset)))
+                        .first_key_value()
+                        .is_some_and(|(_, t)| t.jobset_id == Some(s.jobset)))
                     || self.training.contains_key(&*s.jobset_name)
             })
     }
