@@ -14,17 +14,6 @@ fn crash_loop_delay(restarts_so_far: u32) -> Millis {
     }
 }
 
-/// `SortedSmallSet::remove`; a set's only member (a node's one pod, a Job's one pod:
-/// the common case) goes without the search and shift.
-#[inline]
-fn remove_member<T: Ord + Copy>(set: &mut super::store::SortedSmallSet<T>, v: &T) -> bool {
-    if set.len() == 1 && set.last() == Some(v) {
-        *set = Default::default();
-        return true;
-    }
-    set.remove(v)
-}
-
 /// Gives a bound pod's room on its node back (its requests, its place in the node's
 /// pod set and the scheduler's indexes); false if it held none.
 #[inline]
@@ -33,7 +22,7 @@ fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState,
     // The pod carries its own requests: an orphan (its Job deleted in the
     // background) still gives its room back (its requests borrowed, not cloned).
     let node = &mut nodes[n];
-    if !remove_member(&mut node.pods, &pid) {
+    if !node.pods.remove(&pid) {
         return false;
     }
     for (r, v) in p.requests.iter() {
@@ -335,7 +324,7 @@ impl World {
         }
         // A pod the Job controller has not counted yet is counted as it goes (finalizer).
         if let Some(j) = self.jobs.get_mut(p.job) {
-            remove_member(&mut j.pods, &(p.index, pid));
+            j.pods.remove(&(p.index, pid));
             if !p.counted && j.finished().is_none() && j.deletion.is_none() {
                 if p.phase == Phase::Succeeded {
                     if p.index >= 0 {
@@ -546,33 +535,5 @@ impl World {
             }
         }
         self.scheduler_kick();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::store::SortedSmallSet;
-    use super::remove_member;
-
-    /// `remove_member` removes like `SortedSmallSet::remove`: a sole member empties the
-    /// set, a value not there (even with one member) leaves it, and larger sets shift.
-    #[test]
-    fn remove_member_is_sorted_set_removal() {
-        let mut s: SortedSmallSet<u64> = SortedSmallSet::default();
-        assert!(!remove_member(&mut s, &3));
-        s.insert(3);
-        assert!(!remove_member(&mut s, &4));
-        assert_eq!(s.len(), 1);
-        assert!(remove_member(&mut s, &3));
-        assert!(s.is_empty());
-        for v in [5, 1, 9, 7] {
-            s.insert(v);
-        }
-        assert!(remove_member(&mut s, &5));
-        assert!(!remove_member(&mut s, &5));
-        assert_eq!(s.iter().copied().collect::<Vec<_>>(), [1, 7, 9]);
-        assert!(remove_member(&mut s, &9) && remove_member(&mut s, &1));
-        assert!(remove_member(&mut s, &7));
-        assert!(s.is_empty());
     }
 }

@@ -876,8 +876,14 @@ impl<T: Ord + Copy> SortedSmallSet<T> {
             }
         }
     }
-    /// Removes the value; false if it was not there.
+    /// Removes the value; false if it was not there. A sole member (a node's one
+    /// pod, a Job's one pod: the common case) goes without the search and shift.
+    #[inline]
     pub fn remove(&mut self, v: &T) -> bool {
+        if self.0.len() == 1 && self.0[0] == *v {
+            *self = Self::default();
+            return true;
+        }
         match self.0.binary_search(v) {
             Ok(i) => {
                 self.0.remove(i);
@@ -1246,6 +1252,28 @@ mod tests {
         assert_eq!(jobs.len(), by_name.len());
         assert_eq!(jobs.slot_of(0, 5_000), None);
         assert_eq!(jobs.slot_of(7, 0), None);
+    }
+
+    /// A sole member empties the set, a value not there (even with one member) leaves
+    /// it, and larger sets shift.
+    #[test]
+    fn sorted_small_set_removes_a_sole_member_and_shifts_larger_sets() {
+        let mut s: SortedSmallSet<u64> = SortedSmallSet::default();
+        assert!(!s.remove(&3));
+        s.insert(3);
+        assert!(!s.remove(&4));
+        assert_eq!(s.len(), 1);
+        assert!(s.remove(&3));
+        assert!(s.is_empty());
+        for v in [5, 1, 9, 7] {
+            s.insert(v);
+        }
+        assert!(s.remove(&5));
+        assert!(!s.remove(&5));
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), [1, 7, 9]);
+        assert!(s.remove(&9) && s.remove(&1));
+        assert!(s.remove(&7));
+        assert!(s.is_empty());
     }
 
     #[test]
