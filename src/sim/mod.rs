@@ -544,7 +544,7 @@ impl World {
     // ---------------------------------------------------------------- watches
 
     /// A JobSet changed: its controller reconciles after `controllerDelay`.
-    #[inline]
+    #[inline(always)]
     fn enqueue_jobset(&mut self, id: JobSetId, delay: Millis) {
         if self
             .hardship
@@ -587,6 +587,7 @@ impl World {
     }
 
     /// Watch fan-out for a Pod write: the owning Job's controller, batched by 1 s.
+    #[inline(always)]
     fn pod_changed(&mut self, job: JobId) {
         let d = self
             .sc
