@@ -182,7 +182,23 @@ impl World {
     }
 
     /// A container started: arm every matching pod-failure process for it.
+    /// Arms the random pod-failure processes whose matcher selects a starting pod.
+    #[inline]
     pub(super) fn arm_pod_faults(&mut self, pid: PodId) {
+        // Only pod-failure rules arm a pod (node faults, as in the llama3 runs, do not):
+        // checked before the scenario handle is cloned, as every pod start asks.
+        if self
+            .sc
+            .random_faults
+            .iter()
+            .any(|rf| matches!(rf.kind, RandomKind::PodFailure { .. }))
+        {
+            self.arm_matching_pod_faults(pid);
+        }
+    }
+
+    #[inline(never)]
+    fn arm_matching_pod_faults(&mut self, pid: PodId) {
         let sc = self.sc.clone();
         for (i, rf) in sc.random_faults.iter().enumerate() {
             if let RandomKind::PodFailure { matcher, mtbf, .. } = &rf.kind {

@@ -134,16 +134,7 @@ impl World {
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
         }
-        // Only pod-failure rules arm a pod (node faults, as in the llama3 runs, do not):
-        // looked at here, without `arm_pod_faults`' scenario handle clone per pod.
-        if self
-            .sc
-            .random_faults
-            .iter()
-            .any(|rf| matches!(rf.kind, crate::scenario::RandomKind::PodFailure { .. }))
-        {
-            self.arm_pod_faults(pid);
-        }
+        self.arm_pod_faults(pid);
         self.pod_changed(job);
         self.podctl_watch(pid);
     }
