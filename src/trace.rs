@@ -539,7 +539,7 @@ const JUMP_AFTER: u32 = 64;
 /// per Job or node (thousands) would make each use a cache miss, slower than the
 /// bytes it saves.
 struct Segment {
-    bytes: Box<[u8]>,
+    bytes: std::rc::Rc<[u8]>,
     uses: u32,
     jump: Option<Box<Jump>>,
 }
@@ -566,8 +566,8 @@ impl Segment {
 #[derive(Default)]
 struct Segments {
     all: Vec<Segment>,
-    /// Lookup only, never iterated.
-    by_bytes: rustc_hash::FxHashMap<Box<[u8]>, u32>,
+    /// Lookup only, never iterated; its keys share the segments' bytes.
+    by_bytes: rustc_hash::FxHashMap<std::rc::Rc<[u8]>, u32>,
 }
 
 impl Segments {
@@ -577,12 +577,13 @@ impl Segments {
             return i;
         }
         let i = u32::try_from(self.all.len()).expect("under 4 G segments");
+        let bytes: std::rc::Rc<[u8]> = bytes.into();
+        self.by_bytes.insert(bytes.clone(), i);
         self.all.push(Segment {
-            bytes: bytes.into(),
+            bytes,
             uses: 0,
             jump: None,
         });
-        self.by_bytes.insert(bytes.into(), i);
         i
     }
 }
