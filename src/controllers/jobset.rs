@@ -46,6 +46,14 @@ pub struct Input<'a> {
     /// Pods labelled with the JobSet's name, for the in-place restart step (R15);
     /// only filled when `InPlaceRestart` is on and the strategy is `InPlaceRestart`.
     pub pods: Vec<super::lifecycle::PodView>,
+    /// The version of `jobs` (the engine's kept view, which counts every change to its
+    /// rows), or `None` when the Jobs carry no version (tests, benches).
+    pub jobs_version: Option<u64>,
+    /// The classification an earlier reconcile of this JobSet returned
+    /// ([`Plan::classified`]). Used again, without a pass over the Jobs, when it was
+    /// made from this `jobs_version` and the status and spec fields it read still hold:
+    /// a reconcile triggered by the JobSet's own status write sees the same Jobs.
+    pub classified: Option<&'a Classified>,
 }
 
 /// A Kubernetes Event recorded on the JobSet.
@@ -99,6 +107,9 @@ pub struct Plan {
     pub decision: Option<Decision>,
     /// The reconcile failed with this error (retried with backoff; nothing persisted).
     pub error: Option<String>,
+    /// The classification this reconcile made (when the Jobs had a version), for the
+    /// engine to pass back as [`Input::classified`].
+    pub classified: Option<Classified>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +122,10 @@ enum Bucket {
 
 /// Runs one reconcile.
 pub fn reconcile(input: &Input<'_>) -> Plan {
-    let mut plan = Plan::default();
     let js = input.js;
     // R1, R2.
     if input.deleting {
-        return plan;
+        return Plan::default();
     }
     if js
         .spec
@@ -123,16 +133,36 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         .as_deref()
         .is_some_and(|m| m != JOBSET_CONTROLLER_NAME)
     {
-        return plan;
+        return Plan::default();
     }
+    // R3: classify.
+    // R4 (counted in the same pass): replicated-job statuses (sorted by name descending).
+    if let Some(kept) = input.classified.filter(|c| c.holds(input)) {
+        debug_assert_eq!(
+            *kept,
+            classify_all(input),
+            "a kept classification is the one a pass makes"
+        );
+        return reconcile_classified(input, kept);
+    }
+    let classified = classify_all(input);
+    let mut plan = reconcile_classified(input, &classified);
+    if input.jobs_version.is_some() {
+        plan.classified = Some(classified);
+    }
+    plan
+}
+
+/// The reconcile from R4 on, with the Jobs classified.
+fn reconcile_classified(input: &Input<'_>, classified: &Classified) -> Plan {
+    let mut plan = Plan::default();
+    let js = input.js;
     let mut status = js.status.clone();
     let mut dirty = false;
     let mut events: Vec<KEvent> = Vec::new();
     let now = input.now;
-
-    // R3: classify.
-    // R4 (counted in the same pass): replicated-job statuses (sorted by name descending).
     let Classified {
+        key: _,
         buckets,
         rj_statuses: new_rj,
         failed,
@@ -141,11 +171,12 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         present_count,
         any_previous,
         any_suspended_active,
-    } = classify_all(input, &status);
+    } = classified;
+    let (any_previous, any_suspended_active) = (*any_previous, *any_suspended_active);
     let mut cur = status.replicated_jobs_status.clone();
     cur.sort_by(|a, b| b.name.cmp(&a.name));
-    if cur != new_rj {
-        status.replicated_jobs_status = new_rj;
+    if cur != *new_rj {
+        status.replicated_jobs_status = new_rj.clone();
         dirty = true;
     } else {
         status.replicated_jobs_status = cur;
@@ -157,7 +188,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         .any(|c| (c.type_ == COND_COMPLETED || c.type_ == COND_FAILED) && c.is_true());
     // R5: finished JobSet: delete active Jobs, TTL.
     if finished {
-        for (j, b) in input.jobs.iter().zip(&buckets) {
+        for (j, b) in input.jobs.iter().zip(buckets) {
             if *b == Bucket::Active && !j.deleting {
                 plan.delete_jobs.push(j.handle);
             }
@@ -181,7 +212,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
 
     // R6: delete outdated Jobs.
     if any_previous {
-        for (j, b) in input.jobs.iter().zip(&buckets) {
+        for (j, b) in input.jobs.iter().zip(buckets) {
             if *b == Bucket::Previous && !j.deleting {
                 plan.delete_jobs.push(j.handle);
             }
@@ -203,6 +234,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
 
     // R8: failure policy.
     if !failed.is_empty() {
+        let failed: Vec<&ChildJob> = failed.iter().map(|&i| &input.jobs[i as usize]).collect();
         match execute_failure_policy(js, &mut status, &failed, input.gates, now, &mut events) {
             Ok(decision) => {
                 plan.decision = Some(decision);
@@ -217,7 +249,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
     }
 
     // R9: success policy.
-    if !successful.is_empty() && success_policy_met(js, &successful) {
+    if !successful.is_empty() && success_policy_met(js, successful.iter().map(|&i| &input.jobs[i as usize])) {
         set_completed(&mut status, now, &mut events);
         return finish_plan(plan, status, true, events);
     }
@@ -233,7 +265,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
         let active = input
             .jobs
             .iter()
-            .zip(&buckets)
+            .zip(buckets)
             .filter(|(_, b)| **b == Bucket::Active)
             .map(|(j, _)| j);
         plan.scale_jobs = super::lifecycle::sync_job_scaling(js, active);
@@ -292,7 +324,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
 
     // R14: suspend or resume.
     if suspended {
-        for (j, b) in input.jobs.iter().zip(&buckets) {
+        for (j, b) in input.jobs.iter().zip(buckets) {
             if *b == Bucket::Active && !j.suspended {
                 plan.suspend_jobs.push(j.handle);
             }
@@ -325,7 +357,7 @@ pub fn reconcile(input: &Input<'_>) -> Plan {
                 continue;
             }
             if any_suspended_active {
-                for (j, b) in input.jobs.iter().zip(&buckets) {
+                for (j, b) in input.jobs.iter().zip(buckets) {
                     if *b == Bucket::Active && j.suspended && *j.rj_name == *rj.name {
                         plan.resume_jobs.push((j.handle, rj_index));
                     }
@@ -415,13 +447,18 @@ fn first_named(js: &JobSet, name: &str) -> Option<usize> {
     js.spec.replicated_jobs.iter().position(|r| r.name == name)
 }
 
-/// The child Jobs classified (R3), in list order.
-struct Classified<'i> {
+/// The child Jobs classified (R3), in list order: a function of the Jobs and of the
+/// fields of [`ClassifyKey`], so the engine may keep it for the next reconcile
+/// ([`Input::classified`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    key: ClassifyKey,
     buckets: Vec<Bucket>,
     /// The replicated-job statuses the Jobs add up to (R4), sorted by name descending.
     rj_statuses: Vec<ReplicatedJobStatus>,
-    failed: Vec<&'i ChildJob>,
-    successful: Vec<&'i ChildJob>,
+    /// Positions in the Jobs' list.
+    failed: Vec<u32>,
+    successful: Vec<u32>,
     /// Which (replicated Job name, job index) pairs have a child Job (see [`no_indexes_present`]).
     present: Vec<Vec<bool>>,
     /// How many of each bitmap of `present` are set.
@@ -432,12 +469,89 @@ struct Classified<'i> {
     any_suspended_active: bool,
 }
 
+/// What a classification read besides the Jobs' rows: the version of the rows, the
+/// JobSet's restart count, the gate and (under it) the per-index restart targets in
+/// the status, and the replicated Jobs' names and replicas (the bitmaps' sizes and
+/// the statuses' order).
+#[derive(Debug, Clone, PartialEq)]
+struct ClassifyKey {
+    jobs_version: Option<u64>,
+    restarts: i32,
+    restart_job: bool,
+    /// Under `restart_job` only: each replicated-job status's name and restart counts.
+    job_restarts: Vec<(String, Vec<i32>, Vec<i32>)>,
+    replicated_jobs: Vec<(String, i32)>,
+}
+
+impl ClassifyKey {
+    fn of(input: &Input<'_>) -> ClassifyKey {
+        let status = &input.js.status;
+        let restart_job = input.gates.restart_job;
+        ClassifyKey {
+            jobs_version: input.jobs_version,
+            restarts: status.restarts,
+            restart_job,
+            job_restarts: if restart_job {
+                status
+                    .replicated_jobs_status
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            s.job_restarts.clone(),
+                            s.job_restarts_count_towards_max.clone(),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            replicated_jobs: input
+                .js
+                .spec
+                .replicated_jobs
+                .iter()
+                .map(|rj| (rj.name.clone(), rj.replicas()))
+                .collect(),
+        }
+    }
+}
+
+impl Classified {
+    /// Whether this classification is the one a pass over `input`'s Jobs would make:
+    /// made from the same version of the same Jobs, with the fields of its key unchanged.
+    fn holds(&self, input: &Input<'_>) -> bool {
+        let k = &self.key;
+        let status = &input.js.status;
+        let rjs = &input.js.spec.replicated_jobs;
+        k.jobs_version.is_some()
+            && k.jobs_version == input.jobs_version
+            && k.restarts == status.restarts
+            && k.restart_job == input.gates.restart_job
+            && k.replicated_jobs.len() == rjs.len()
+            && k.replicated_jobs
+                .iter()
+                .zip(rjs)
+                .all(|((name, replicas), rj)| *name == rj.name && *replicas == rj.replicas())
+            && (!k.restart_job
+                || (k.job_restarts.len() == status.replicated_jobs_status.len()
+                    && k.job_restarts
+                        .iter()
+                        .zip(&status.replicated_jobs_status)
+                        .all(|((n, r, c), s)| {
+                            *n == s.name && *r == s.job_restarts && *c == s.job_restarts_count_towards_max
+                        })))
+    }
+}
+
 /// Classifies the child Jobs and counts them into the replicated-job statuses in one
 /// pass. Consecutive Jobs usually share a replicated Job, so its last answer is tried
 /// first (the engine's Jobs of one replicated Job share one name string, so a pointer
 /// check usually decides).
-fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'i> {
+fn classify_all(input: &Input<'_>) -> Classified {
+    let status = &input.js.status;
     let mut out = Classified {
+        key: ClassifyKey::of(input),
         buckets: Vec::with_capacity(input.jobs.len()),
         // Still in spec order during the pass: a Job counts in the first status with its name.
         rj_statuses: empty_replicated_job_statuses(input, status),
@@ -450,6 +564,7 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
     };
     {
         let Classified {
+            key: _,
             buckets,
             rj_statuses,
             failed,
@@ -464,11 +579,11 @@ fn classify_all<'i>(input: &'i Input<'_>, status: &JobSetStatus) -> Classified<'
         // that name; kept while Jobs share it.
         type Group<'g> = (&'g mut ReplicatedJobStatus, &'g mut [bool], &'g mut usize);
         let mut cur: Option<(&str, Option<Group<'_>>)> = None;
-        for j in input.jobs.iter() {
+        for (pos, j) in input.jobs.iter().enumerate() {
             let b = classify(j, status, input.gates);
             match b {
-                Bucket::Failed => failed.push(j),
-                Bucket::Successful => successful.push(j),
+                Bucket::Failed => failed.push(pos as u32),
+                Bucket::Successful => successful.push(pos as u32),
                 Bucket::Previous => *any_previous = true,
                 Bucket::Active => *any_suspended_active |= j.suspended,
             }
@@ -597,13 +712,13 @@ fn depends_on_met(js: &JobSet, rj_index: usize, status: &JobSetStatus) -> bool {
     })
 }
 
-fn success_policy_met(js: &JobSet, successful: &[&ChildJob]) -> bool {
+fn success_policy_met<'j>(js: &JobSet, successful: impl Iterator<Item = &'j ChildJob>) -> bool {
     let (op, targets) = match &js.spec.success_policy {
         Some(p) => (p.operator.as_str(), &p.target_replicated_jobs[..]),
         None => ("All", &[][..]),
     };
     let in_targets = |name: &str| targets.is_empty() || targets.iter().any(|t| t == name);
-    let matching = successful.iter().filter(|j| in_targets(&j.rj_name)).count() as i64;
+    let matching = successful.filter(|j| in_targets(&j.rj_name)).count() as i64;
     let needed: i64 = if op == "Any" {
         1
     } else {

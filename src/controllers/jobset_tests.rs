@@ -91,6 +91,8 @@ pub(super) fn input(js: &JobSet, jobs: Vec<ChildJob>) -> Input<'_> {
         gates: Gates::default(),
         now: 5_000,
         pods: Vec::new(),
+        jobs_version: None,
+        classified: None,
     }
 }
 
@@ -468,4 +470,67 @@ spec:
         vec![(0, 2)],
         "four Jobs, one index twice: index 2 is missing"
     );
+}
+
+#[test]
+fn a_kept_classification_is_used_again_only_for_the_same_jobs_and_restart_count() {
+    // The engine keeps a reconcile's classification with the version of the Jobs' view
+    // it was made from. A reconcile triggered by the JobSet's own status write sees the
+    // same Jobs: the kept one holds unless the restart count (which moves Jobs to the
+    // outdated bucket) or the version changed.
+    let js = jobset(&TWO_RJS.replace(
+        "spec:\n  replicatedJobs:",
+        "spec:\n  failurePolicy: {maxRestarts: 3}\n  replicatedJobs:",
+    ));
+    let jobs = vec![
+        job(0, "js-a-0", "a", 0),
+        job(1, "js-b-0", "b", 0),
+        failed(job(2, "js-b-1", "b", 1), 1000),
+    ];
+    let versioned = |js: &'_ JobSet, version: u64, kept: Option<&'_ Classified>| {
+        let mut i = input(js, jobs.clone());
+        i.jobs_version = Some(version);
+        i.classified = kept;
+        reconcile(&i)
+    };
+    let unversioned = |js: &JobSet| reconcile(&input(js, jobs.clone()));
+    let with_status = |p: &Plan| {
+        let mut next = js.clone();
+        next.status = p.status.clone().expect("the reconcile wrote a status");
+        next
+    };
+
+    // The decision reconcile: a restart; its classification is returned to keep.
+    let p1 = versioned(&js, 7, None);
+    assert_eq!(p1.status.as_ref().map(|s| s.restarts), Some(1));
+    let c1 = p1
+        .classified
+        .as_ref()
+        .expect("a versioned reconcile returns its classification");
+    assert!(unversioned(&js).classified.is_none(), "no version, nothing to keep");
+
+    // Same Jobs, but the status now counts a restart: every Job is outdated, so the kept
+    // classification (one Job failed, none outdated) must not be used again.
+    let js2 = with_status(&p1);
+    let p2 = versioned(&js2, 7, Some(c1));
+    assert!(p2.classified.is_some(), "classified afresh");
+    assert_eq!(p2.delete_jobs, vec![0, 1, 2], "the outdated Jobs are deleted");
+    assert!(p2.decision.is_none(), "the failed Job is not decided on twice");
+
+    // Same Jobs, same restart count: the kept classification is used, with the plan a
+    // pass over the Jobs gives.
+    let js3 = with_status(&p2);
+    let kept = p2.classified.as_ref().expect("kept");
+    let p3 = versioned(&js3, 7, Some(kept));
+    assert!(p3.classified.is_none(), "the kept classification was used again");
+    assert_eq!(format!("{p3:?}"), format!("{:?}", unversioned(&js3)));
+    assert_eq!(p3.delete_jobs, vec![0, 1, 2]);
+
+    // Another version of the Jobs' view: classified afresh.
+    assert!(versioned(&js3, 8, Some(kept)).classified.is_some());
+    // Unversioned Jobs never use a kept classification.
+    let mut i = input(&js3, jobs.clone());
+    i.classified = Some(kept);
+    assert!(reconcile(&i).classified.is_none());
+    assert_eq!(format!("{:?}", reconcile(&i)), format!("{:?}", unversioned(&js3)));
 }

@@ -98,6 +98,7 @@ impl World {
             name,
             namespace,
             rj_names,
+            classified: None,
         });
         self.jobset_names.insert(key.clone(), id);
         self.history.insert(
@@ -145,8 +146,13 @@ impl World {
             gates: self.sc.gates,
             now: self.now,
             pods: self.in_place_pod_views(id),
+            jobs_version: Some(jso.jobs.version()),
+            classified: jso.classified.as_ref(),
         };
-        let plan = reconcile(&input);
+        let mut plan = reconcile(&input);
+        if let Some(c) = plan.classified.take() {
+            self.jobsets.get_mut(id).expect("just read").classified = Some(c);
+        }
         self.apply_plan(id, plan);
     }
 

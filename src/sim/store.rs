@@ -115,6 +115,7 @@ impl JobSlab {
                 && row.handle == id as usize
             {
                 refresh_row(row, j);
+                jso.jobs.version += 1;
             }
         }
     }
@@ -134,6 +135,7 @@ impl JobSlab {
                 jobs.view.push(job_view(id.expect("listed"), j));
             }
             jobs.view_valid = true;
+            jobs.version += 1;
         }
         &jobs.view
     }
@@ -386,6 +388,9 @@ pub struct JobSetObj {
     pub namespace: Name,
     /// Per replicated Job: name as shared string.
     pub rj_names: Vec<Name>,
+    /// The last reconcile's classification of the Jobs, for the next reconcile to use
+    /// again if the Jobs' view has the same version ([`ChildJobs::version`]).
+    pub classified: Option<crate::controllers::jobset::Classified>,
 }
 
 /// The Jobs a JobSet owns by name, in storage-key (name) order: a sorted table in
@@ -402,6 +407,9 @@ pub struct ChildJobs {
     /// which Jobs are listed marks it for a rebuild ([`JobSlab::view`]).
     view: Vec<ChildJob>,
     view_valid: bool,
+    /// Counts the changes to the view: a rebuild or a refreshed row (whether or not the
+    /// Job's write changed what the row shows).
+    version: u64,
     /// `at[rj][i]`: the slot of the name of replicated Job `rj`'s Job `i` (`NO_SLOT` if
     /// the table lacks it), so a restart attempt's Jobs find their slots without a
     /// search; rebuilt on first use after a new name moved the slots.
@@ -542,6 +550,10 @@ impl ChildJobs {
         self.view_valid
     }
     /// The view [`JobSlab::view`] last built and kept up to date since.
+    /// The view's version: it changes whenever a row or the set of rows changes.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
     pub fn kept_view(&self) -> &[ChildJob] {
         debug_assert!(self.view_valid, "JobSlab::view first");
         &self.view
