@@ -2,8 +2,8 @@
 //! watch fan-out, garbage collection, and the application of controller plans.
 
 use super::*;
+use crate::api::JobSet;
 use crate::api::constants::*;
-use crate::api::{JobSet, Labels};
 use crate::controllers::jobset::{ChildJob, Input, Plan, reconcile};
 use crate::controllers::naming;
 use crate::scenario::{FaultKind, UpdateAction};
@@ -531,8 +531,7 @@ impl World {
                 spec: spec.clone(),
                 pod_template: tmpl.clone(),
                 subdomain: subdomain.clone(),
-                resume_labels: Labels::new(),
-                resume_annotations: Labels::new(),
+                resume_meta: None,
                 pod_requests: reqs.clone(),
                 suspend: js.suspended(),
                 status: JobStatus::default(),
@@ -611,8 +610,11 @@ impl World {
         if let Some((labels, annotations, node_selector, tolerations)) = merge {
             // resumeJob: clear startTime, merge template scheduling directives.
             j.status.start_time = None;
-            j.resume_labels.extend(labels);
-            j.resume_annotations.extend(annotations);
+            if !labels.is_empty() || !annotations.is_empty() {
+                let m = j.resume_meta.get_or_insert_with(Default::default);
+                m.labels.extend(labels);
+                m.annotations.extend(annotations);
+            }
             let changed = node_selector
                 .iter()
                 .any(|(k, v)| j.pod_template.spec.node_selector.get(k) != Some(v))

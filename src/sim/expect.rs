@@ -656,8 +656,10 @@ impl World {
             ),
             None => Default::default(),
         };
-        labels.extend(j.resume_labels.clone());
-        annotations.extend(j.resume_annotations.clone());
+        if let Some(m) = &j.resume_meta {
+            labels.extend(m.labels.clone());
+            annotations.extend(m.annotations.clone());
+        }
         if let Some(s) = &j.stamp {
             for (k, v) in s.keys() {
                 labels.insert(k.into(), v.clone());

@@ -337,10 +337,9 @@ impl World {
             exclusive,
             node_selector_strategy,
             namespaced_job,
-        } = if j.resume_annotations.is_empty() {
-            self.sched.topo.webhook_reading(&s.template_meta)
-        } else {
-            MetaReading::read(&j.resume_annotations, &s.template_meta)
+        } = match &j.resume_meta {
+            Some(m) if !m.annotations.is_empty() => MetaReading::read(&m.annotations, &s.template_meta),
+            _ => self.sched.topo.webhook_reading(&s.template_meta),
         };
         let mut pl = PodPlacement {
             job_key: s.job_key.clone(),

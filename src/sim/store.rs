@@ -821,9 +821,9 @@ pub struct JobObj {
     pub pod_template: Rc<PodTemplateSpec>,
     /// Pod subdomain set by JobSet (DNS hostnames).
     pub subdomain: Option<Name>,
-    /// Extra pod-template labels/annotations merged on resume (template changes while suspended).
-    pub resume_labels: Labels,
-    pub resume_annotations: Labels,
+    /// Extra pod-template labels/annotations merged on resume (template changes while
+    /// suspended); `None` until a resume merges any (most Jobs: one pointer, nothing to drop).
+    pub resume_meta: Option<Box<ResumeMeta>>,
     /// Effective pod requests, computed once per template.
     pub pod_requests: Rc<Vec<(usize, i64)>>,
     pub suspend: bool,
@@ -850,6 +850,13 @@ pub struct JobObj {
     pub row_stale: bool,
     /// Its row in its JobSet's view, when that view was last built.
     pub view_row: u32,
+}
+
+/// The pod-template labels and annotations resumes merged into a Job.
+#[derive(Debug, Default)]
+pub struct ResumeMeta {
+    pub labels: Labels,
+    pub annotations: Labels,
 }
 
 /// A small ordered set of `Copy` values: a sorted small vector (two inline, more on
