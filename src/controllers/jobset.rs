@@ -550,9 +550,10 @@ impl Classified {
 /// check usually decides).
 fn classify_all(input: &Input<'_>) -> Classified {
     let status = &input.js.status;
+    let jobs = &input.jobs[..];
     let mut out = Classified {
         key: ClassifyKey::of(input),
-        buckets: Vec::with_capacity(input.jobs.len()),
+        buckets: jobs.iter().map(|j| classify(j, status, input.gates)).collect(),
         // Still in spec order during the pass: a Job counts in the first status with its name.
         rj_statuses: empty_replicated_job_statuses(input, status),
         failed: Vec::new(),
@@ -562,54 +563,86 @@ fn classify_all(input: &Input<'_>) -> Classified {
         any_previous: false,
         any_suspended_active: false,
     };
-    {
-        let Classified {
-            key: _,
-            buckets,
-            rj_statuses,
-            failed,
-            successful,
-            present,
-            present_count,
-            any_previous,
-            any_suspended_active,
-        } = &mut out;
-        // The current Job's replicated Job name, with the status it counts in and the
-        // index bitmap (and its count of set indexes) it marks, if a replicated Job has
-        // that name; kept while Jobs share it.
-        type Group<'g> = (&'g mut ReplicatedJobStatus, &'g mut [bool], &'g mut usize);
-        let mut cur: Option<(&str, Option<Group<'_>>)> = None;
-        for (pos, j) in input.jobs.iter().enumerate() {
-            let b = classify(j, status, input.gates);
+    // Runs of consecutive Jobs with one replicated Job name (the engine's Jobs of one
+    // replicated Job are consecutive and share one name string, so a pointer check
+    // usually decides): each run is counted into its status in local counters.
+    let mut start = 0;
+    while start < jobs.len() {
+        let name: &str = &jobs[start].rj_name;
+        let len = jobs[start..]
+            .iter()
+            .position(|j| !(std::ptr::eq(&*j.rj_name, name) || *j.rj_name == *name))
+            .unwrap_or(jobs.len() - start);
+        let run = start..start + len;
+        let group = first_named(input.js, name);
+        let mut counts = RunCounts::default();
+        let mut marked = 0;
+        let bitmap: &mut [bool] = match group {
+            Some(g) => &mut out.present[g],
+            None => &mut [],
+        };
+        for (pos, (j, &b)) in run.clone().zip(jobs[run.clone()].iter().zip(&out.buckets[run])) {
             match b {
-                Bucket::Failed => failed.push(pos as u32),
-                Bucket::Successful => successful.push(pos as u32),
-                Bucket::Previous => *any_previous = true,
-                Bucket::Active => *any_suspended_active |= j.suspended,
+                Bucket::Failed => out.failed.push(pos as u32),
+                Bucket::Successful => out.successful.push(pos as u32),
+                Bucket::Previous => out.any_previous = true,
+                Bucket::Active => out.any_suspended_active |= j.suspended,
             }
-            buckets.push(b);
-            let same = matches!(&cur, Some((name, _)) if std::ptr::eq(*name, &*j.rj_name) || **name == *j.rj_name);
-            if !same {
-                let g = first_named(input.js, &j.rj_name);
-                cur = Some((
-                    &*j.rj_name,
-                    g.map(|g| (&mut rj_statuses[g], &mut present[g][..], &mut present_count[g])),
-                ));
-            }
-            if let Some((_, Some((s, present, count)))) = &mut cur {
-                count_job(s, j, b);
-                if j.job_index >= 0
-                    && let Some(slot) = present.get_mut(j.job_index as usize)
-                    && !*slot
-                {
-                    *slot = true;
-                    **count += 1;
-                }
+            counts.add(j, b);
+            if j.job_index >= 0
+                && let Some(slot) = bitmap.get_mut(j.job_index as usize)
+                && !*slot
+            {
+                *slot = true;
+                marked += 1;
             }
         }
+        if let Some(g) = group {
+            counts.into_status(&mut out.rj_statuses[g]);
+            out.present_count[g] += marked;
+        }
+        start += len;
     }
     out.rj_statuses.sort_by(|a, b| b.name.cmp(&a.name));
     out
+}
+
+/// What a run of Jobs adds to its replicated Job's status counts (R4).
+#[derive(Default)]
+struct RunCounts {
+    ready: i32,
+    active: i32,
+    suspended: i32,
+    succeeded: i32,
+    failed: i32,
+}
+
+impl RunCounts {
+    /// Adds one classified Job.
+    fn add(&mut self, j: &ChildJob, b: Bucket) {
+        match b {
+            Bucket::Active => {
+                let mut pods = j.parallelism;
+                if let Some(c) = j.completions {
+                    pods = pods.min(c);
+                }
+                self.ready += i32::from(j.succeeded + j.ready >= pods);
+                self.active += i32::from(j.active > 0);
+                self.suspended += i32::from(j.suspended);
+            }
+            Bucket::Successful => self.succeeded += 1,
+            Bucket::Failed => self.failed += 1,
+            Bucket::Previous => {}
+        }
+    }
+
+    fn into_status(self, s: &mut ReplicatedJobStatus) {
+        s.ready += self.ready;
+        s.active += self.active;
+        s.suspended += self.suspended;
+        s.succeeded += self.succeeded;
+        s.failed += self.failed;
+    }
 }
 
 /// The empty `Classified::present`: one bitmap per replicated Job name (indexed by the
@@ -647,30 +680,6 @@ fn empty_replicated_job_statuses(input: &Input<'_>, old: &JobSetStatus) -> Vec<R
             s
         })
         .collect()
-}
-
-/// Adds one classified Job to its replicated Job's status counts.
-fn count_job(s: &mut ReplicatedJobStatus, j: &ChildJob, b: Bucket) {
-    match b {
-        Bucket::Active => {
-            let mut pods = j.parallelism;
-            if let Some(c) = j.completions {
-                pods = pods.min(c);
-            }
-            if j.succeeded + j.ready >= pods {
-                s.ready += 1;
-            }
-            if j.active > 0 {
-                s.active += 1;
-            }
-            if j.suspended {
-                s.suspended += 1;
-            }
-        }
-        Bucket::Successful => s.succeeded += 1,
-        Bucket::Failed => s.failed += 1,
-        Bucket::Previous => {}
-    }
 }
 
 fn all_jobs_ready(js: &JobSet, status: &JobSetStatus) -> bool {
