@@ -690,6 +690,7 @@ impl World {
         for &(_, p) in &j.pods {
             self.delete_pod(p);
         }
+        self.jobs.recycle(j);
     }
 
     // ---------------------------------------------------------------- user actions and faults

@@ -28,6 +28,10 @@ impl<T> Slab<T> {
     pub fn insert(&mut self, v: T) -> u64 {
         self.0.insert(Box::new(v))
     }
+    /// Inserts an object already boxed.
+    pub fn insert_boxed(&mut self, b: Box<T>) -> u64 {
+        self.0.insert(b)
+    }
     pub fn get(&self, id: u64) -> Option<&T> {
         self.0.get(id).map(|b| &**b)
     }
@@ -58,14 +62,33 @@ impl<T> Slab<T> {
 pub struct JobSlab {
     slab: Slab<JobObj>,
     written: Vec<JobId>,
+    /// Boxes of removed Jobs ([`JobSlab::recycle`]), for new Jobs: a restart attempt's
+    /// Jobs replace the last one's, and a box taken here saves an allocation and a free.
+    spare: Vec<Box<JobObj>>,
 }
+
+/// At most this many spare Job boxes are kept (2 MiB).
+const SPARE_JOBS: usize = 4096;
 
 impl JobSlab {
     pub fn insert(&mut self, mut j: JobObj) -> JobId {
         j.row_stale = true;
-        let id = self.slab.insert(j);
+        let id = match self.spare.pop() {
+            Some(mut b) => {
+                // The removed Job's fields are dropped here instead of when it was removed.
+                *b = j;
+                self.slab.insert_boxed(b)
+            }
+            None => self.slab.insert(j),
+        };
         self.written.push(id);
         id
+    }
+    /// Takes back the box of a removed Job for a later `insert`.
+    pub fn recycle(&mut self, j: Box<JobObj>) {
+        if self.spare.len() < SPARE_JOBS {
+            self.spare.push(j);
+        }
     }
     pub fn get(&self, id: JobId) -> Option<&JobObj> {
         self.slab.get(id)
