@@ -1103,6 +1103,38 @@ pub struct NodeObj {
 mod tests {
     use super::*;
 
+    /// A Job inserted after a removed Job's box was recycled lives in that box with its
+    /// own fields only (the removed Job's are dropped), under a new id.
+    #[test]
+    fn a_recycled_job_box_holds_only_the_new_job() {
+        let text = "name: t\ncluster:\n  nodePools: [{name: n, count: 2, capacity: {cpu: \"8\"}}]\njobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet\n    metadata: {name: js}\n    spec:\n      replicatedJobs:\n      - name: a\n        replicas: 2\n        template: {spec: {template: {spec: {containers: [{name: c}]}}}}\n";
+        let sc =
+            crate::scenario::parse_scenario(text, std::path::Path::new("t.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        let mut w = super::super::World::new(std::sync::Arc::new(sc), Default::default());
+        while w.jobs.len() < 2 {
+            assert!(w.step(), "the Jobs are created");
+        }
+        let ids: Vec<JobId> = w.jobs.iter().map(|(id, _)| id).collect();
+        let mut old = w.jobs.remove(ids[0]).expect("exists");
+        old.status.failed = 7;
+        old.deletion = Some(Deletion {
+            at: 1,
+            foreground: true,
+        });
+        let old_addr: *const JobObj = &*old;
+        w.jobs.recycle(old);
+        let mut new = *w.jobs.remove(ids[1]).expect("exists");
+        new.status.failed = 0;
+        let name = new.name.clone();
+        let id = w.jobs.insert(new);
+        assert!(id > ids[1], "a new id");
+        assert!(w.jobs.spare.is_empty(), "the spare box was taken");
+        let j = w.jobs.get(id).expect("inserted");
+        assert!(std::ptr::eq(j, old_addr), "the new Job lives in the recycled box");
+        assert_eq!((j.status.failed, j.deletion.is_none(), &j.name), (0, true, &name));
+        assert!(w.jobs.get(ids[0]).is_none() && w.jobs.get(ids[1]).is_none());
+    }
+
     #[test]
     fn child_names_order_as_their_strings() {
         let names = [
