@@ -64,6 +64,8 @@ pub struct JobSlab {
     written: Vec<JobId>,
     /// Boxes of removed Jobs ([`JobSlab::recycle`]), for new Jobs: a restart attempt's
     /// Jobs replace the last one's, and a box taken here saves an allocation and a free.
+    /// (The boxes are the point, so clippy's `vec_box` does not apply.)
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<JobObj>>,
 }
 
