@@ -491,7 +491,9 @@ impl World {
                 }
             };
             debug_assert_eq!(*job_name, naming::job_name(&js.metadata.name, &rj.name, job_index));
-            if self.job_names.contains(&ns_name, &job_name) {
+            // The name is taken for the Job's id-to-be in the same lookup that checks it is free.
+            let jid_next = self.jobs.next_id();
+            if !self.job_names.insert_new(&ns_name, &job_name, jid_next) {
                 let name = &job_name;
                 // AlreadyExists (e.g. a foreign Job with this name): JobCreationFailed.
                 let mut ev = self.jobset_event("Event", id);
@@ -548,9 +550,8 @@ impl World {
                 row_stale: false,
                 view_row: u32::MAX,
             });
-            let j = self.jobs.get(jid).expect("just created");
-            let (job_namespace, job_name) = (j.namespace.clone(), j.name.clone());
-            self.job_names.insert(job_namespace, job_name.clone(), jid);
+            debug_assert_eq!(jid, jid_next, "the id the name was taken for");
+            let job_name = self.jobs.get(jid).expect("just created").name.clone();
             match slot {
                 Some(slot) => filled.push((slot, jid)),
                 None => children.push((ChildName::new(job_name, rj_index, job_index), jid)),

@@ -95,6 +95,10 @@ impl JobSlab {
     pub fn get(&self, id: JobId) -> Option<&JobObj> {
         self.slab.get(id)
     }
+    /// The id the next `insert` hands out.
+    pub fn next_id(&self) -> JobId {
+        self.slab.0.next
+    }
     /// The Job, to write: its row in its JobSet's kept view is refreshed before the
     /// next reconcile reads it.
     pub fn get_mut(&mut self, id: JobId) -> Option<&mut JobObj> {
@@ -364,6 +368,17 @@ impl NameIndex {
                 self.len += 1;
             }
         }
+    }
+    /// Inserts (namespace, name) -> id unless the name is taken in the namespace; false
+    /// if it is (nothing changes). One lookup where `contains` then `insert` take two.
+    pub fn insert_new(&mut self, namespace: &Name, name: &Name, id: u64) -> bool {
+        let ids = self.by_name.entry(name.clone()).or_default();
+        if ids.iter().any(|(ns, _)| same_namespace(ns, namespace)) {
+            return false;
+        }
+        ids.push((namespace.clone(), id));
+        self.len += 1;
+        true
     }
     pub fn remove(&mut self, namespace: &str, name: &str) -> Option<u64> {
         // Taken out whole (one lookup) and put back only if another namespace has the name.
@@ -1378,5 +1393,11 @@ mod tests {
         assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (None, Some(5), 2));
         assert_eq!(ix.remove("b", "y"), Some(5));
         assert!(!ix.by_name.contains_key("y") && ix.len() == 1);
+        // insert_new takes a free name only: a taken one keeps its id.
+        let (a, b, y): (Name, Name, Name) = ("a".into(), "b".into(), "y".into());
+        assert!(ix.insert_new(&a, &y, 6));
+        assert!(!ix.insert_new(&a, &y, 7), "taken in namespace a");
+        assert!(ix.insert_new(&b, &y, 8), "free in namespace b");
+        assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (Some(6), Some(8), 3));
     }
 }
