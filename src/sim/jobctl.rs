@@ -49,11 +49,12 @@ impl StatusSnapshot {
     }
 }
 
-/// A Job's live (non-terminal) pods as one sync counts them.
+/// A Job's live (non-terminal) pods as one sync counts them. Only counts: the few
+/// paths that act on the active pods list them again ([`World::active_pods`]).
 #[derive(Debug, Default)]
 struct LiveCensus {
     /// Live pods without a deletion timestamp.
-    active: PodList,
+    active: i32,
     ready: i32,
     /// Live pods being deleted.
     terminating: i32,
@@ -62,7 +63,7 @@ struct LiveCensus {
 }
 
 impl LiveCensus {
-    fn add(&mut self, idx: i32, pid: PodId, p: &PodObj) {
+    fn add(&mut self, p: &PodObj) {
         if p.phase.terminal() {
             return;
         }
@@ -70,7 +71,7 @@ impl LiveCensus {
             self.terminating += 1;
             return;
         }
-        self.active.push((idx, pid));
+        self.active += 1;
         if p.ready {
             self.ready += 1;
         }
@@ -129,7 +130,7 @@ impl World {
         let mut uncounted: PodList = SmallVec::new();
         for &(idx, pid) in &j.pods {
             let p = self.pods.get(pid).expect("owned pod exists");
-            census.add(idx, pid, p);
+            census.add(p);
             let deleted_unfinished = !replacement_failed && p.deletion.is_some() && !p.phase.terminal();
             if !p.counted && (p.phase.terminal() || deleted_unfinished) {
                 uncounted.push((idx, pid));
@@ -206,8 +207,8 @@ impl World {
             // Dropping indexes may have deleted live pods: take the census again.
             let j = self.jobs.get(jid).expect("exists");
             census = LiveCensus::default();
-            for &(idx, pid) in &j.pods {
-                census.add(idx, pid, self.pods.get(pid).expect("exists"));
+            for &(_, pid) in &j.pods {
+                census.add(self.pods.get(pid).expect("exists"));
             }
         }
         let LiveCensus {
@@ -217,10 +218,10 @@ impl World {
             restarts_live,
         } = census;
 
-        let j = self.jobs.get_mut(jid).expect("exists");
-        if j.suspend {
+        if self.jobs.get(jid).expect("exists").suspend {
             // Suspend: delete active pods without counting them.
-            let to_delete: Vec<PodId> = active.iter().map(|(_, p)| *p).collect();
+            let to_delete: Vec<PodId> = self.active_pods(jid).iter().map(|(_, p)| *p).collect();
+            let j = self.jobs.get_mut(jid).expect("exists");
             let became = !j.has_condition(JOB_SUSPENDED);
             if became {
                 set_job_condition(
@@ -246,6 +247,7 @@ impl World {
             self.finish_job_sync(jid, before);
             return;
         }
+        let j = self.jobs.get_mut(jid).expect("exists");
         // Looked up again only after the resume event (emitting needs the world).
         let j = if j.has_condition(JOB_SUSPENDED) {
             set_job_condition(
@@ -268,7 +270,7 @@ impl World {
             .filter(|c| c.is_true())
             .cloned()
         {
-            self.kill_active(jid, &active, true);
+            self.kill_active(jid, true);
             self.finish_terminal(jid, Some(ft));
             return;
         }
@@ -276,7 +278,7 @@ impl World {
             .filter(|c| c.is_true())
             .cloned()
         {
-            self.kill_active(jid, &active, false);
+            self.kill_active(jid, false);
             self.finish_terminal(jid, Some(sc));
             return;
         }
@@ -319,7 +321,7 @@ impl World {
             let mut ev = self.job_event("JobFailureTarget", jid);
             ev.reason = Some(reason.into());
             self.emit(ev);
-            self.kill_active(jid, &active, true);
+            self.kill_active(jid, true);
             self.finish_terminal(jid, Some(c));
             return;
         }
@@ -330,7 +332,7 @@ impl World {
             (false, Some(c)) => j.status.succeeded >= c,
             (_, None) => j.status.succeeded >= 1,
         };
-        if succeeded_all && active.is_empty() {
+        if succeeded_all && active == 0 {
             let c = cond(
                 JOB_SUCCESS_CRITERIA_MET,
                 JOB_REASON_COMPLETIONS_REACHED,
@@ -353,7 +355,7 @@ impl World {
                 Some(c) => parallelism.min(c - j.status.succeeded).max(0),
                 None => parallelism,
             };
-            let slots = (wanted - active.len() as i32).max(0);
+            let slots = (wanted - active).max(0);
             if slots > 0 {
                 if indexed {
                     // The first `slots` indexes that are neither completed, failed nor held by a
@@ -427,7 +429,7 @@ impl World {
             }
         }
         let j = self.jobs.get_mut(jid).expect("exists");
-        j.status.active = active.len() as i32;
+        j.status.active = active;
         j.status.ready = ready;
         j.status.terminating = terminating;
         if to_create.is_empty() {
@@ -474,13 +476,31 @@ impl World {
         }
     }
 
+    /// A Job's live pods without a deletion timestamp (those a sync's census counts as
+    /// active), in index order.
+    fn active_pods(&self, jid: JobId) -> PodList {
+        let Some(j) = self.jobs.get(jid) else {
+            return PodList::new();
+        };
+        j.pods
+            .iter()
+            .copied()
+            .filter(|&(_, pid)| {
+                self.pods
+                    .get(pid)
+                    .is_some_and(|p| !p.phase.terminal() && p.deletion.is_none())
+            })
+            .collect()
+    }
+
     /// Deletes the active pods of a Job that reached a terminal criterion.
     /// On failure they keep their finalizer and count as failed now.
-    fn kill_active(&mut self, jid: JobId, active: &[(i32, PodId)], count_failed: bool) {
+    fn kill_active(&mut self, jid: JobId, count_failed: bool) {
+        let active = self.active_pods(jid);
         if active.is_empty() {
             return;
         }
-        for &(_, p) in active {
+        for &(_, p) in &active {
             if let Some(pod) = self.pods.get_mut(p) {
                 pod.counted = true;
             }
@@ -488,7 +508,7 @@ impl World {
         if count_failed && let Some(j) = self.jobs.get_mut(jid) {
             j.status.failed += active.len() as i32;
         }
-        for &(_, p) in active {
+        for &(_, p) in &active {
             self.delete_pod(p);
         }
     }
