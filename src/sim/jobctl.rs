@@ -326,13 +326,13 @@ impl World {
             return;
         }
 
-        // Success.
-        let succeeded_all = match (indexed, completions) {
+        // Success (asked only with no active pod, as a running Job has one).
+        let succeeded_all = || match (indexed, completions) {
             (true, Some(c)) => (0..c).all(|i| j.status.completed_indexes.contains(&i)),
             (false, Some(c)) => j.status.succeeded >= c,
             (_, None) => j.status.succeeded >= 1,
         };
-        if succeeded_all && active == 0 {
+        if active == 0 && succeeded_all() {
             let c = cond(
                 JOB_SUCCESS_CRITERIA_MET,
                 JOB_REASON_COMPLETIONS_REACHED,
