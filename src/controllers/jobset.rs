@@ -544,10 +544,9 @@ impl Classified {
     }
 }
 
-/// Classifies the child Jobs and counts them into the replicated-job statuses in one
-/// pass. Consecutive Jobs usually share a replicated Job, so its last answer is tried
-/// first (the engine's Jobs of one replicated Job share one name string, so a pointer
-/// check usually decides).
+/// Classifies the child Jobs and counts them into the replicated-job statuses: the
+/// buckets in one pass, then the counts run by run of Jobs sharing a replicated Job
+/// name.
 fn classify_all(input: &Input<'_>) -> Classified {
     let status = &input.js.status;
     let jobs = &input.jobs[..];

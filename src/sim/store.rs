@@ -589,11 +589,11 @@ impl ChildJobs {
     pub fn view_is_kept(&self) -> bool {
         self.view_valid
     }
-    /// The view [`JobSlab::view`] last built and kept up to date since.
     /// The view's version: it changes whenever a row or the set of rows changes.
     pub fn version(&self) -> u64 {
         self.version
     }
+    /// The view [`JobSlab::view`] last built and kept up to date since.
     pub fn kept_view(&self) -> &[ChildJob] {
         debug_assert!(self.view_valid, "JobSlab::view first");
         &self.view
