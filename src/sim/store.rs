@@ -472,6 +472,7 @@ impl ChildJobs {
     /// The slot holding the name of Job `job_index` of replicated Job `rj_index`, if the
     /// table has that name under that replicated Job (a name is found by one replicated
     /// Job only, the one whose Job first used it; other lookups search by name).
+    #[inline]
     pub fn slot_of(&mut self, rj_index: usize, job_index: i32) -> Option<usize> {
         if !self.at_valid {
             self.rebuild_at();
@@ -479,6 +480,8 @@ impl ChildJobs {
         let slot = *self.at.get(rj_index)?.get(usize::try_from(job_index).ok()?)?;
         (slot != NO_SLOT).then_some(slot as usize)
     }
+    #[cold]
+    #[inline(never)]
     fn rebuild_at(&mut self) {
         self.at.iter_mut().for_each(Vec::clear);
         // Indexes far beyond the table's size (a foreign Job's label) are left to the
