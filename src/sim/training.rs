@@ -27,6 +27,10 @@ pub struct TrainState {
     /// The JobSet object last found under this state's name: its pods find the state
     /// without a name lookup while it is the only training state.
     pub jobset_id: Option<JobSetId>,
+    /// `expected_pods` of the JobSet (id, resource version) last asked about: its pods ask
+    /// on every Ready change, and the spec only changes with a write, which bumps the
+    /// version (resource versions are never reused).
+    pub expected: Option<(JobSetId, u64, u32)>,
 }
 
 impl TrainState {
@@ -43,6 +47,18 @@ impl TrainState {
             },
         };
         &mut self.ready[i].1
+    }
+
+    /// `expected_pods(js)` for JobSet `id` at resource version `rv`, computed once per version.
+    fn expected_pods_of(&mut self, id: JobSetId, rv: u64, js: &crate::api::JobSet) -> u32 {
+        match self.expected {
+            Some((i, r, n)) if i == id && r == rv => n,
+            _ => {
+                let n = expected_pods(js);
+                self.expected = Some((id, rv, n));
+                n
+            }
+        }
     }
 }
 
@@ -107,13 +123,12 @@ impl World {
         let Some(jso) = self.jobsets.get(stamp.jobset) else {
             return;
         };
-        let current = jso.js.status.restarts;
-        // Only the current attempt's gang is compared with the expected size (a pod of an
-        // earlier attempt, deleted by the restart, only updates its attempt's count).
-        let expected = (attempt == current).then(|| expected_pods(&jso.js));
         let Some(ts) = state_mut(&mut self.training, stamp.jobset, &stamp.jobset_name) else {
             return;
         };
+        // Only the current attempt's gang is compared with the expected size (a pod of an
+        // earlier attempt, deleted by the restart, only updates its attempt's count).
+        let expected = (attempt == jso.js.status.restarts).then(|| ts.expected_pods_of(stamp.jobset, jso.rv, &jso.js));
         let c = ts.ready_mut(attempt);
         let before = *c;
         if ready {
@@ -299,6 +314,27 @@ mod tests {
             }
             assert_eq!(ts.ready, map.iter().map(|(a, c)| (*a, *c)).collect::<Vec<_>>());
         }
+    }
+
+    /// The expected gang size is computed again when the JobSet's version or id changes.
+    #[test]
+    fn expected_pods_are_kept_per_jobset_version() {
+        let doc = serde_json::json!({
+            "apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet",
+            "metadata": {"name": "js", "namespace": "default"},
+            "spec": {"replicatedJobs": [{"name": "w", "replicas": 3, "template": {"spec": {
+                "parallelism": 2, "completions": 2,
+                "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}}]}
+        });
+        let mut d = crate::input::Diags::default();
+        let mut js = crate::api::JobSet::parse(&doc, &mut d).expect("parses");
+        let mut ts = TrainState::default();
+        assert_eq!(ts.expected_pods_of(1, 10, &js), 6);
+        js.spec.replicated_jobs[0].replicas = Some(5);
+        assert_eq!(ts.expected_pods_of(1, 10, &js), 6, "same version: kept");
+        assert_eq!(ts.expected_pods_of(1, 11, &js), 10, "new version: computed");
+        js.spec.replicated_jobs[0].replicas = Some(1);
+        assert_eq!(ts.expected_pods_of(2, 11, &js), 2, "another JobSet: computed");
     }
 
     /// A state is found by its JobSet's name, then also by the JobSet's id while it is the only one.
