@@ -641,7 +641,10 @@ impl World {
             node.allocated[*r] += v;
         }
         node.pods.insert(pid);
-        self.sched.node_changed(n, &self.nodes[n]);
+        // `node_changed`, without its readiness test: the pod passed the filters on this
+        // node, so it is ready and not cordoned (its index key is its score).
+        debug_assert!(node.ready && !node.cordoned);
+        self.sched.rekey(n, node, Some(node_score(node)));
         if !self.sched.topo.keys.is_empty()
             && let Some(pl) = p.placement.as_deref()
         {
