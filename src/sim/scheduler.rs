@@ -365,17 +365,18 @@ impl World {
             return;
         }
         self.sched.wake_at = None;
-        while let Some(&(key, pid)) = self.sched.active.peek() {
+        // Popped, not peeked first: the one entry not yet due goes back (entries are
+        // distinct, so the queue's order is the same), rather than a peek per pod.
+        while let Some((key, pid)) = self.sched.active.pop() {
             if self.sched.active_keys.get(pid) != Some(&key) {
-                self.sched.active.pop(); // a removed pod's entry
-                continue;
+                continue; // a removed pod's entry
             }
             if key.0 > self.now {
+                self.sched.active.push((key, pid));
                 self.sched.wake_at = Some(key.0);
                 self.push(key.0, Ev::SchedulerWake);
                 break;
             }
-            self.sched.active.pop();
             self.sched.active_keys.remove(pid);
             self.try_schedule(pid);
         }
