@@ -122,6 +122,8 @@ impl SchedState {
 
     /// `node_changed` for a node whose last pod left: with nothing allocated (bind and
     /// release are the only writers of `allocated`), its score is 0, not computed.
+    // Always inlined: inside the inlined `release_node` LLVM otherwise left it out of line.
+    #[inline(always)]
     pub fn node_emptied(&mut self, id: NodeId, n: &NodeObj) {
         debug_assert!(n.pods.is_empty() && n.allocated.iter().all(|a| *a == 0));
         self.rekey(id, n, (n.ready && !n.cordoned).then_some(0));
@@ -199,7 +201,8 @@ impl PoolIndex {
     }
 
     /// The bucket of `score`: Ok(index) if present, else Err(where it would go).
-    #[inline]
+    // Always inlined: inside the inlined `release_node` LLVM otherwise left it out of line.
+    #[inline(always)]
     fn find(&self, score: u64) -> Result<usize, usize> {
         // Mostly one or two buckets: a short linear scan beats a binary search.
         if self.buckets.len() <= 8 {
