@@ -35,6 +35,8 @@ pub struct TrainState {
 
 impl TrainState {
     /// The ready count of an attempt (0 when first counted).
+    // Always inlined into `training_ready_changed_of` (which LLVM otherwise calls it from).
+    #[inline(always)]
     fn ready_mut(&mut self, attempt: i32) -> &mut u32 {
         let i = match self.ready.last() {
             Some((a, _)) if *a == attempt => self.ready.len() - 1,
@@ -50,6 +52,8 @@ impl TrainState {
     }
 
     /// `expected_pods(js)` for JobSet `id` at resource version `rv`, computed once per version.
+    // Always inlined into `training_ready_changed_of` (which LLVM otherwise calls it from).
+    #[inline(always)]
     fn expected_pods_of(&mut self, id: JobSetId, rv: u64, js: &crate::api::JobSet) -> u32 {
         match self.expected {
             Some((i, r, n)) if i == id && r == rv => n,
@@ -63,6 +67,8 @@ impl TrainState {
 }
 
 /// The training state of JobSet `id`, named `name`.
+// Always inlined into `training_ready_changed_of` (which LLVM otherwise calls it from).
+#[inline(always)]
 fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, name: &str) -> Option<&'a mut TrainState> {
     if states.len() == 1 {
         // The only state: found by the id it remembers, else by its name (one descent).
@@ -113,6 +119,10 @@ impl World {
 
     /// `training_ready_changed` for a pod of Job `job` and JobSet restart attempt
     /// `attempt`, for callers that hold the pod already (no second lookup).
+    // Always inlined, as are the helpers it calls: with three callers LLVM kept it out of
+    // line, and each pod's Ready change and deletion paid the call frame. (An `if`, not
+    // `bool::then` below: that closure was left out of line.)
+    #[inline(always)]
     pub(super) fn training_ready_changed_of(&mut self, job: JobId, attempt: i32, ready: bool) {
         if self.training.is_empty() {
             return;
@@ -128,7 +138,11 @@ impl World {
         };
         // Only the current attempt's gang is compared with the expected size (a pod of an
         // earlier attempt, deleted by the restart, only updates its attempt's count).
-        let expected = (attempt == jso.js.status.restarts).then(|| ts.expected_pods_of(stamp.jobset, jso.rv, &jso.js));
+        let expected = if attempt == jso.js.status.restarts {
+            Some(ts.expected_pods_of(stamp.jobset, jso.rv, &jso.js))
+        } else {
+            None
+        };
         let c = ts.ready_mut(attempt);
         let before = *c;
         if ready {
