@@ -16,7 +16,9 @@ fn crash_loop_delay(restarts_so_far: u32) -> Millis {
 
 /// Gives a bound pod's room on its node back (its requests, its place in the node's
 /// pod set and the scheduler's indexes); false if it held none.
-#[inline]
+// Always inlined (as are `node_emptied` and `PoolIndex::find` inside it): with two callers
+// LLVM kept it out of line, and a pod's termination paid the call frame.
+#[inline(always)]
 fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState, pid: PodId, p: &PodObj) -> bool {
     let Some(n) = p.node else { return false };
     // The pod carries its own requests: an orphan (its Job deleted in the
@@ -116,6 +118,9 @@ impl World {
     }
 
     /// `run_workload` for a pod of epoch `g` and Job `job` (callers that hold them).
+    // Always inlined: with two callers LLVM kept it out of line, and every pod start paid
+    // the call frame (the agent's `run_workload`, rare, gets its own copy).
+    #[inline(always)]
     fn run_workload_of(&mut self, pid: PodId, g: u32, job: JobId) {
         let now = self.now;
         // `workload_for` and `ready_after`, looking the Job up once (the pod only for a rule).
@@ -125,11 +130,11 @@ impl World {
         } else {
             self.workload_rule(self.pods.get(pid).expect("exists")).0
         };
-        let ready_after = self
-            .sc
-            .timing
-            .pod_ready
-            .max(j.map_or(0, |j| j.pod_template.spec.probes_ready_after()));
+        let probes = match j {
+            Some(j) => j.pod_template.spec.probes_ready_after(),
+            None => 0,
+        };
+        let ready_after = self.sc.timing.pod_ready.max(probes);
         self.push(now + ready_after, Ev::PodReady(pid, g));
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));

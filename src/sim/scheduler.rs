@@ -122,6 +122,8 @@ impl SchedState {
 
     /// `node_changed` for a node whose last pod left: with nothing allocated (bind and
     /// release are the only writers of `allocated`), its score is 0, not computed.
+    // Always inlined: inside the inlined `release_node` LLVM otherwise left it out of line.
+    #[inline(always)]
     pub fn node_emptied(&mut self, id: NodeId, n: &NodeObj) {
         debug_assert!(n.pods.is_empty() && n.allocated.iter().all(|a| *a == 0));
         self.rekey(id, n, (n.ready && !n.cordoned).then_some(0));
@@ -199,7 +201,8 @@ impl PoolIndex {
     }
 
     /// The bucket of `score`: Ok(index) if present, else Err(where it would go).
-    #[inline]
+    // Always inlined: inside the inlined `release_node` LLVM otherwise left it out of line.
+    #[inline(always)]
     fn find(&self, score: u64) -> Result<usize, usize> {
         // Mostly one or two buckets: a short linear scan beats a binary search.
         if self.buckets.len() <= 8 {
@@ -365,17 +368,18 @@ impl World {
             return;
         }
         self.sched.wake_at = None;
-        while let Some(&(key, pid)) = self.sched.active.peek() {
+        // Popped, not peeked first: the one entry not yet due goes back (entries are
+        // distinct, so the queue's order is the same), rather than a peek per pod.
+        while let Some((key, pid)) = self.sched.active.pop() {
             if self.sched.active_keys.get(pid) != Some(&key) {
-                self.sched.active.pop(); // a removed pod's entry
-                continue;
+                continue; // a removed pod's entry
             }
             if key.0 > self.now {
+                self.sched.active.push((key, pid));
                 self.sched.wake_at = Some(key.0);
                 self.push(key.0, Ev::SchedulerWake);
                 break;
             }
-            self.sched.active.pop();
             self.sched.active_keys.remove(pid);
             self.try_schedule(pid);
         }
@@ -641,7 +645,10 @@ impl World {
             node.allocated[*r] += v;
         }
         node.pods.insert(pid);
-        self.sched.node_changed(n, &self.nodes[n]);
+        // `node_changed`, without its readiness test: the pod passed the filters on this
+        // node, so it is ready and not cordoned (its index key is its score).
+        debug_assert!(node.ready && !node.cordoned);
+        self.sched.rekey(n, node, Some(node_score(node)));
         if !self.sched.topo.keys.is_empty()
             && let Some(pl) = p.placement.as_deref()
         {

@@ -27,10 +27,16 @@ pub struct TrainState {
     /// The JobSet object last found under this state's name: its pods find the state
     /// without a name lookup while it is the only training state.
     pub jobset_id: Option<JobSetId>,
+    /// `expected_pods` of the JobSet (id, resource version) last asked about: its pods ask
+    /// on every Ready change, and the spec only changes with a write, which bumps the
+    /// version (resource versions are never reused).
+    pub expected: Option<(JobSetId, u64, u32)>,
 }
 
 impl TrainState {
     /// The ready count of an attempt (0 when first counted).
+    // Always inlined into `training_ready_changed_of` (which LLVM otherwise calls it from).
+    #[inline(always)]
     fn ready_mut(&mut self, attempt: i32) -> &mut u32 {
         let i = match self.ready.last() {
             Some((a, _)) if *a == attempt => self.ready.len() - 1,
@@ -44,9 +50,25 @@ impl TrainState {
         };
         &mut self.ready[i].1
     }
+
+    /// `expected_pods(js)` for JobSet `id` at resource version `rv`, computed once per version.
+    // Always inlined into `training_ready_changed_of` (which LLVM otherwise calls it from).
+    #[inline(always)]
+    fn expected_pods_of(&mut self, id: JobSetId, rv: u64, js: &crate::api::JobSet) -> u32 {
+        match self.expected {
+            Some((i, r, n)) if i == id && r == rv => n,
+            _ => {
+                let n = expected_pods(js);
+                self.expected = Some((id, rv, n));
+                n
+            }
+        }
+    }
 }
 
 /// The training state of JobSet `id`, named `name`.
+// Always inlined into `training_ready_changed_of` (which LLVM otherwise calls it from).
+#[inline(always)]
 fn state_mut<'a>(states: &'a mut BTreeMap<String, TrainState>, id: JobSetId, name: &str) -> Option<&'a mut TrainState> {
     if states.len() == 1 {
         // The only state: found by the id it remembers, else by its name (one descent).
@@ -97,6 +119,10 @@ impl World {
 
     /// `training_ready_changed` for a pod of Job `job` and JobSet restart attempt
     /// `attempt`, for callers that hold the pod already (no second lookup).
+    // Always inlined, as are the helpers it calls: with three callers LLVM kept it out of
+    // line, and each pod's Ready change and deletion paid the call frame. (An `if`, not
+    // `bool::then` below: that closure was left out of line.)
+    #[inline(always)]
     pub(super) fn training_ready_changed_of(&mut self, job: JobId, attempt: i32, ready: bool) {
         if self.training.is_empty() {
             return;
@@ -107,12 +133,15 @@ impl World {
         let Some(jso) = self.jobsets.get(stamp.jobset) else {
             return;
         };
-        let current = jso.js.status.restarts;
-        // Only the current attempt's gang is compared with the expected size (a pod of an
-        // earlier attempt, deleted by the restart, only updates its attempt's count).
-        let expected = (attempt == current).then(|| expected_pods(&jso.js));
         let Some(ts) = state_mut(&mut self.training, stamp.jobset, &stamp.jobset_name) else {
             return;
+        };
+        // Only the current attempt's gang is compared with the expected size (a pod of an
+        // earlier attempt, deleted by the restart, only updates its attempt's count).
+        let expected = if attempt == jso.js.status.restarts {
+            Some(ts.expected_pods_of(stamp.jobset, jso.rv, &jso.js))
+        } else {
+            None
         };
         let c = ts.ready_mut(attempt);
         let before = *c;
@@ -299,6 +328,27 @@ mod tests {
             }
             assert_eq!(ts.ready, map.iter().map(|(a, c)| (*a, *c)).collect::<Vec<_>>());
         }
+    }
+
+    /// The expected gang size is computed again when the JobSet's version or id changes.
+    #[test]
+    fn expected_pods_are_kept_per_jobset_version() {
+        let doc = serde_json::json!({
+            "apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet",
+            "metadata": {"name": "js", "namespace": "default"},
+            "spec": {"replicatedJobs": [{"name": "w", "replicas": 3, "template": {"spec": {
+                "parallelism": 2, "completions": 2,
+                "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}}]}
+        });
+        let mut d = crate::input::Diags::default();
+        let mut js = crate::api::JobSet::parse(&doc, &mut d).expect("parses");
+        let mut ts = TrainState::default();
+        assert_eq!(ts.expected_pods_of(1, 10, &js), 6);
+        js.spec.replicated_jobs[0].replicas = Some(5);
+        assert_eq!(ts.expected_pods_of(1, 10, &js), 6, "same version: kept");
+        assert_eq!(ts.expected_pods_of(1, 11, &js), 10, "new version: computed");
+        js.spec.replicated_jobs[0].replicas = Some(1);
+        assert_eq!(ts.expected_pods_of(2, 11, &js), 2, "another JobSet: computed");
     }
 
     /// A state is found by its JobSet's name, then also by the JobSet's id while it is the only one.
