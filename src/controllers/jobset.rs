@@ -520,27 +520,10 @@ impl ClassifyKey {
 impl Classified {
     /// Whether this classification is the one a pass over `input`'s Jobs would make:
     /// made from the same version of the same Jobs, with the fields of its key unchanged.
+    /// (The key is built again to compare: a few small allocations a reconcile, against
+    /// a comparison that could drift from what `ClassifyKey::of` reads.)
     fn holds(&self, input: &Input<'_>) -> bool {
-        let k = &self.key;
-        let status = &input.js.status;
-        let rjs = &input.js.spec.replicated_jobs;
-        k.jobs_version.is_some()
-            && k.jobs_version == input.jobs_version
-            && k.restarts == status.restarts
-            && k.restart_job == input.gates.restart_job
-            && k.replicated_jobs.len() == rjs.len()
-            && k.replicated_jobs
-                .iter()
-                .zip(rjs)
-                .all(|((name, replicas), rj)| *name == rj.name && *replicas == rj.replicas())
-            && (!k.restart_job
-                || (k.job_restarts.len() == status.replicated_jobs_status.len()
-                    && k.job_restarts
-                        .iter()
-                        .zip(&status.replicated_jobs_status)
-                        .all(|((n, r, c), s)| {
-                            *n == s.name && *r == s.job_restarts && *c == s.job_restarts_count_towards_max
-                        })))
+        self.key.jobs_version.is_some() && self.key == ClassifyKey::of(input)
     }
 }
 
