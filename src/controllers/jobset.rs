@@ -169,10 +169,11 @@ fn reconcile_classified(input: &Input<'_>, classified: &Classified) -> Plan {
         successful,
         present,
         present_count,
-        any_previous,
-        any_suspended_active,
+        runs: _,
+        previous,
+        suspended_active,
     } = classified;
-    let (any_previous, any_suspended_active) = (*any_previous, *any_suspended_active);
+    let (any_previous, any_suspended_active) = (*previous > 0, *suspended_active > 0);
     let mut cur = status.replicated_jobs_status.clone();
     cur.sort_by(|a, b| b.name.cmp(&a.name));
     if cur != *new_rj {
@@ -421,9 +422,6 @@ fn finish_plan(mut plan: Plan, status: JobSetStatus, dirty: bool, events: Vec<KE
 }
 
 fn classify(j: &ChildJob, status: &JobSetStatus, gates: Gates) -> Bucket {
-    if j.restart_attempt < status.restarts {
-        return Bucket::Previous;
-    }
     if gates.restart_job
         && let Some(attempt) = j.job_restart_attempt
     {
@@ -435,6 +433,16 @@ fn classify(j: &ChildJob, status: &JobSetStatus, gates: Gates) -> Bucket {
             return Bucket::Previous;
         }
     }
+    bucket_of(j, status.restarts)
+}
+
+/// The bucket of Job `j` under a JobSet with `restarts` restarts, without the
+/// `RestartJob` gate's per-index targets (which `classify` asks first).
+#[inline(always)]
+fn bucket_of(j: &ChildJob, restarts: i32) -> Bucket {
+    if j.restart_attempt < restarts {
+        return Bucket::Previous;
+    }
     match &j.finish {
         None => Bucket::Active,
         Some(c) if c.type_ == JOB_FAILED => Bucket::Failed,
@@ -442,10 +450,26 @@ fn classify(j: &ChildJob, status: &JobSetStatus, gates: Gates) -> Bucket {
     }
 }
 
+/// What Job `j` adds to its status's counts while `Active`, as bits: ready (bit 0: its
+/// succeeded and ready pods reach min(parallelism, completions)), active (bit 1: an
+/// active pod), suspended (bit 2).
+#[inline(always)]
+fn active_marks(j: &ChildJob) -> u8 {
+    let mut pods = j.parallelism;
+    if let Some(c) = j.completions {
+        pods = pods.min(c);
+    }
+    u8::from(j.succeeded + j.ready >= pods) | u8::from(j.active > 0) << 1 | u8::from(j.suspended) << 2
+}
+
 /// The index of the first replicated Job named `name`.
 fn first_named(js: &JobSet, name: &str) -> Option<usize> {
     js.spec.replicated_jobs.iter().position(|r| r.name == name)
 }
+
+/// A row refreshed since a classification: its position, and what it counted before
+/// its first refresh ([`Classified::marks_of`]).
+pub type RefreshedRow = (u32, u8);
 
 /// The child Jobs classified (R3), in list order: a function of the Jobs and of the
 /// fields of [`ClassifyKey`], so the engine may keep it for the next reconcile
@@ -463,10 +487,13 @@ pub struct Classified {
     present: Vec<Vec<bool>>,
     /// How many of each bitmap of `present` are set.
     present_count: Vec<usize>,
-    /// Some Job is in the `Previous` bucket.
-    any_previous: bool,
-    /// Some `Active` Job is suspended.
-    any_suspended_active: bool,
+    /// The runs of Jobs sharing a replicated Job name, in list order: where each ends
+    /// (exclusive) and the position in `rj_statuses` of the status it counts in, if any.
+    runs: Vec<(u32, Option<u32>)>,
+    /// How many Jobs are in the `Previous` bucket.
+    previous: u32,
+    /// How many `Active` Jobs are suspended.
+    suspended_active: u32,
 }
 
 /// What a classification read besides the Jobs' rows: the version of the rows, the
@@ -525,6 +552,125 @@ impl Classified {
     fn holds(&self, input: &Input<'_>) -> bool {
         self.key.jobs_version.is_some() && self.key == ClassifyKey::of(input)
     }
+
+    /// What [`Classified::follow_rows`] needs of a row from before a refresh (see [`RefreshedRow`]).
+    #[inline(always)]
+    pub fn marks_of(row: &ChildJob) -> u8 {
+        active_marks(row)
+    }
+
+    /// Follows the refreshes of rows of the Jobs since version `from` of them: `refreshed`
+    /// lists each row refreshed since, once, with its position and what it counted before
+    /// its first refresh ([`marks_of`](Classified::marks_of)); `rows` are the Jobs as they
+    /// are now, at version `version`. Each listed row is classified again and its part of
+    /// the counts updated, and the classification becomes the one of `version`. Only for
+    /// a classification of version `from` (`None`: the list does not cover the changes, as
+    /// after a rebuild) and not under the `RestartJob` gate (whose per-index targets it
+    /// does not keep); else it is left as it is, for the reconcile to make a new one.
+    /// False when a listed row is missing: the caller drops it. The reconcile's debug
+    /// assertion compares a kept classification with a fresh pass, so a wrong update fails
+    /// the tests that reach it.
+    ///
+    /// Between two reconciles of a large JobSet many rows change (pods created, ready),
+    /// but far from all: following them costs less than the pass over every row the
+    /// reconcile would make otherwise.
+    pub fn follow_rows(
+        &mut self,
+        from: Option<u64>,
+        version: u64,
+        refreshed: &[RefreshedRow],
+        rows: &[ChildJob],
+    ) -> bool {
+        if self.key.restart_job || from.is_none() || self.key.jobs_version != from {
+            return true;
+        }
+        self.key.jobs_version = Some(version);
+        let restarts = self.key.restarts;
+        // With one run of Jobs (one replicated Job, the usual large JobSet), the changes
+        // of `Active` Jobs' marks are summed here and counted once.
+        let one_run = self.runs.len() == 1;
+        let mut sum = [0i32; 3];
+        for &(pos, m0) in refreshed {
+            let pos = pos as usize;
+            let (Some(row), Some(&b0)) = (rows.get(pos), self.buckets.get(pos)) else {
+                return false;
+            };
+            let b1 = bucket_of(row, restarts);
+            let m1 = active_marks(row);
+            if b0 != b1 {
+                if !self.change_bucket(pos, (b0, m0), (b1, m1)) {
+                    return false;
+                }
+            } else if b0 == Bucket::Active && m1 != m0 {
+                for (bit, s) in sum.iter_mut().enumerate() {
+                    *s += i32::from(m1 >> bit & 1) - i32::from(m0 >> bit & 1);
+                }
+                if !one_run {
+                    self.add_sum(pos, std::mem::take(&mut sum));
+                }
+            }
+        }
+        if one_run {
+            self.add_sum(0, sum);
+        }
+        true
+    }
+
+    /// Adds changes of `Active` rows' marks (as [`active_marks`]' bits: ready, active,
+    /// suspended) to the status row `pos` counts in and to the suspended count.
+    #[inline]
+    fn add_sum(&mut self, pos: usize, [ready, active, suspended]: [i32; 3]) {
+        self.suspended_active = self.suspended_active.wrapping_add_signed(suspended);
+        if let Some(s) = self.status_of(pos) {
+            s.ready += ready;
+            s.active += active;
+            s.suspended += suspended;
+        }
+    }
+
+    /// The status row `pos` counts in.
+    #[inline]
+    fn status_of(&mut self, pos: usize) -> Option<&mut ReplicatedJobStatus> {
+        let run = self.runs.partition_point(|r| r.0 as usize <= pos);
+        let s = self.runs.get(run)?.1?;
+        self.rj_statuses.get_mut(s as usize)
+    }
+
+    /// `follow_rows` for a row that changed buckets (a Job finished, mostly).
+    #[cold]
+    #[inline(never)]
+    fn change_bucket(&mut self, pos: usize, (b0, m0): (Bucket, u8), (b1, m1): (Bucket, u8)) -> bool {
+        self.buckets[pos] = b1;
+        let at = pos as u32;
+        for (b, marks, sign) in [(b0, m0, -1), (b1, m1, 1)] {
+            match b {
+                Bucket::Active => self.add_sum(pos, [0, 1, 2].map(|bit| sign * i32::from(marks >> bit & 1))),
+                Bucket::Previous => self.previous = self.previous.wrapping_add_signed(sign),
+                Bucket::Failed | Bucket::Successful => {
+                    let list = if b == Bucket::Failed {
+                        &mut self.failed
+                    } else {
+                        &mut self.successful
+                    };
+                    match (list.binary_search(&at), sign) {
+                        (Err(i), 1) => list.insert(i, at),
+                        (Ok(i), -1) => {
+                            list.remove(i);
+                        }
+                        _ => return false,
+                    }
+                    if let Some(s) = self.status_of(pos) {
+                        if b == Bucket::Failed {
+                            s.failed += sign;
+                        } else {
+                            s.succeeded += sign;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
 }
 
 /// Classifies the child Jobs and counts them into the replicated-job statuses: the
@@ -542,8 +688,9 @@ fn classify_all(input: &Input<'_>) -> Classified {
         successful: Vec::new(),
         present: no_indexes_present(input.js),
         present_count: vec![0; input.js.spec.replicated_jobs.len()],
-        any_previous: false,
-        any_suspended_active: false,
+        runs: Vec::new(),
+        previous: 0,
+        suspended_active: 0,
     };
     // Runs of consecutive Jobs with one replicated Job name (the engine's Jobs of one
     // replicated Job are consecutive and share one name string, so a pointer check
@@ -567,10 +714,10 @@ fn classify_all(input: &Input<'_>) -> Classified {
             match b {
                 Bucket::Failed => out.failed.push(pos as u32),
                 Bucket::Successful => out.successful.push(pos as u32),
-                Bucket::Previous => out.any_previous = true,
-                Bucket::Active => out.any_suspended_active |= j.suspended,
+                Bucket::Previous => out.previous += 1,
+                Bucket::Active => out.suspended_active += u32::from(j.suspended),
             }
-            counts.add(j, b);
+            counts.add(active_marks(j), b);
             if j.job_index >= 0
                 && let Some(slot) = bitmap.get_mut(j.job_index as usize)
                 && !*slot
@@ -584,8 +731,19 @@ fn classify_all(input: &Input<'_>) -> Classified {
             out.present_count[g] += marked;
         }
         start += len;
+        out.runs.push((start as u32, None));
     }
     out.rj_statuses.sort_by(|a, b| b.name.cmp(&a.name));
+    // Each run's status, found by name in the sorted statuses: the stable sort keeps the
+    // first status of a name (the one counted in) first among that name's.
+    let mut start = 0;
+    for run in &mut out.runs {
+        let name = &jobs[start].rj_name;
+        if first_named(input.js, name).is_some() {
+            run.1 = out.rj_statuses.iter().position(|s| *s.name == **name).map(|i| i as u32);
+        }
+        start = run.0 as usize;
+    }
     out
 }
 
@@ -600,17 +758,13 @@ struct RunCounts {
 }
 
 impl RunCounts {
-    /// Adds one classified Job.
-    fn add(&mut self, j: &ChildJob, b: Bucket) {
+    /// Adds one classified Job (its bucket and [`active_marks`]).
+    fn add(&mut self, marks: u8, b: Bucket) {
         match b {
             Bucket::Active => {
-                let mut pods = j.parallelism;
-                if let Some(c) = j.completions {
-                    pods = pods.min(c);
-                }
-                self.ready += i32::from(j.succeeded + j.ready >= pods);
-                self.active += i32::from(j.active > 0);
-                self.suspended += i32::from(j.suspended);
+                self.ready += i32::from(marks & 1);
+                self.active += i32::from(marks >> 1 & 1);
+                self.suspended += i32::from(marks >> 2 & 1);
             }
             Bucket::Successful => self.succeeded += 1,
             Bucket::Failed => self.failed += 1,

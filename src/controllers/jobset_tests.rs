@@ -534,3 +534,54 @@ fn a_kept_classification_is_used_again_only_for_the_same_jobs_and_restart_count(
     assert!(reconcile(&i).classified.is_none());
     assert_eq!(format!("{:?}", reconcile(&i)), format!("{:?}", unversioned(&js3)));
 }
+
+#[test]
+fn a_kept_classification_follows_refreshed_rows_to_what_a_pass_gives() {
+    // Between two reconciles the engine lists the rows it refreshed, each with what it
+    // counted before; the kept classification follows them instead of a pass over all
+    // the Jobs. Followed, it must be the classification a pass over the new rows makes.
+    let js = jobset(TWO_RJS);
+    let before = vec![
+        job(0, "js-a-0", "a", 0),
+        job(1, "js-b-0", "b", 0),
+        job(2, "js-b-1", "b", 1),
+    ];
+    let versioned = |jobs: &[ChildJob], version: u64| {
+        let mut i = input(&js, jobs.to_vec());
+        i.jobs_version = Some(version);
+        i
+    };
+    let c = reconcile(&versioned(&before, 3)).classified.expect("classified");
+    let mut after = before.clone();
+    after[0].ready = 1; // a's Job ready: the ready count moves
+    after[1] = succeeded(after[1].clone()); // Active to Successful
+    after[2] = failed(after[2].clone(), 2000); // Active to Failed
+    let refreshed: Vec<(u32, u8)> = (0..3).map(|p| (p as u32, Classified::marks_of(&before[p]))).collect();
+
+    // A list that does not start at the classification's version is not followed.
+    for from in [Some(2), None] {
+        let mut stale = c.clone();
+        assert!(stale.follow_rows(from, 6, &refreshed, &after));
+        assert_eq!(stale, c, "left as it is");
+    }
+    // Followed from its version: the classification a pass makes at the new version,
+    // used by the reconcile (whose debug assertion compares it with a pass too).
+    let mut followed = c.clone();
+    assert!(followed.follow_rows(Some(3), 6, &refreshed, &after));
+    let fresh = reconcile(&versioned(&after, 6)).classified.expect("classified");
+    assert_eq!(followed, fresh);
+    let mut i = versioned(&after, 6);
+    i.classified = Some(&followed);
+    let p = reconcile(&i);
+    assert!(p.classified.is_none(), "the followed classification was used");
+    assert_eq!(format!("{p:?}"), format!("{:?}", reconcile(&input(&js, after.clone()))));
+    // A listed row the Jobs lack: it cannot follow (the engine drops it).
+    assert!(!c.clone().follow_rows(Some(3), 4, &[(7, 0)], &after));
+    // Under the RestartJob gate it does not follow (it keeps no per-index targets).
+    let mut gated = versioned(&before, 3);
+    gated.gates.restart_job = true;
+    let g = reconcile(&gated).classified.expect("classified");
+    let mut kept = g.clone();
+    assert!(kept.follow_rows(Some(3), 6, &refreshed, &after));
+    assert_eq!(kept, g);
+}

@@ -132,6 +132,14 @@ impl World {
             return;
         };
         self.jobs.view(&mut jso.jobs);
+        // The classification the last reconcile kept follows the rows refreshed since.
+        let (rows, from, version, refreshed) = jso.jobs.take_refreshed();
+        if let Some(c) = &mut jso.classified
+            && !c.follow_rows(from, version, &refreshed, rows)
+        {
+            jso.classified = None;
+        }
+        jso.jobs.give_back_refreshed(refreshed);
         let jso = self.jobsets.get(id).expect("just read");
         let jobs = jso.jobs.kept_view();
         debug_assert_eq!(jobs, &self.child_jobs(jso)[..], "the kept view is the Jobs' view");
@@ -548,6 +556,7 @@ impl World {
                 index_failures: BTreeMap::new(),
                 create_failures: 0,
                 row_stale: false,
+                row_noted: crate::sim::store::NOT_NOTED,
                 view_row: u32::MAX,
             });
             debug_assert_eq!(jid, jid_next, "the id the name was taken for");

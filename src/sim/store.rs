@@ -2,7 +2,7 @@
 //! name indexes kept in storage-key (name) order, resourceVersions.
 
 use crate::api::{Condition, JobSet, JobSpec, Labels, PodTemplateSpec};
-use crate::controllers::jobset::ChildJob;
+use crate::controllers::jobset::{ChildJob, Classified, RefreshedRow};
 use crate::trace::Name;
 use crate::units::Millis;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +75,7 @@ const SPARE_JOBS: usize = 4096;
 impl JobSlab {
     pub fn insert(&mut self, mut j: JobObj) -> JobId {
         j.row_stale = true;
+        j.row_noted = NOT_NOTED;
         let id = match self.spare.pop() {
             Some(mut b) => {
                 // The removed Job's fields are dropped here instead of when it was removed.
@@ -143,6 +144,12 @@ impl JobSlab {
                 && let Some(row) = jso.jobs.view.get_mut(j.view_row as usize)
                 && row.handle == id as usize
             {
+                // Noted, at its first refresh since the last reconcile, for the JobSet's
+                // kept classification to follow (see `ChildJobs::refreshed`).
+                if j.row_noted != jso.jobs.noted_round {
+                    j.row_noted = jso.jobs.noted_round;
+                    jso.jobs.refreshed.push((j.view_row, Classified::marks_of(row)));
+                }
                 refresh_row(row, j);
                 jso.jobs.version += 1;
             }
@@ -154,6 +161,8 @@ impl JobSlab {
     pub fn view<'a>(&mut self, jobs: &'a mut ChildJobs) -> &'a [ChildJob] {
         debug_assert!(self.written.is_empty(), "sync_views first");
         if !jobs.view_valid {
+            jobs.refreshed.clear();
+            jobs.follow_from = None;
             jobs.view.clear();
             jobs.view.reserve(jobs.live);
             for &(_, id, _) in &jobs.slots {
@@ -193,6 +202,7 @@ pub fn job_view(id: JobId, j: &JobObj) -> ChildJob {
 }
 
 /// Brings the row of Job `j` up to date: everything but its names, which a Job keeps.
+#[inline(always)]
 fn refresh_row(row: &mut ChildJob, j: &JobObj) {
     if let Some(s) = &j.stamp {
         row.job_index = s.job_index;
@@ -450,6 +460,16 @@ pub struct ChildJobs {
     /// Counts the changes to the view: a rebuild or a refreshed row (whether or not the
     /// Job's write changed what the row shows).
     version: u64,
+    /// The rows refreshed since the last reconcile took them ([`ChildJobs::take_refreshed`]),
+    /// each once (see `JobObj::row_noted`): position and what the row counted before its
+    /// first refresh ([`Classified::marks_of`]), for the JobSet's kept classification to
+    /// follow ([`Classified::follow_rows`]).
+    refreshed: Vec<RefreshedRow>,
+    /// The view's version when `refreshed` started; `None` after a rebuild (the list does
+    /// not cover it).
+    follow_from: Option<u64>,
+    /// Counts the takes of `refreshed`: a Job whose `row_noted` is this one is listed.
+    noted_round: u32,
     /// `at[rj][i]`: the slot of the name of replicated Job `rj`'s Job `i` (`NO_SLOT` if
     /// the table lacks it), so a restart attempt's Jobs find their slots without a
     /// search; rebuilt on first use after a new name moved the slots.
@@ -458,6 +478,9 @@ pub struct ChildJobs {
 }
 
 const NO_SLOT: u32 = u32::MAX;
+
+/// `JobObj::row_noted` of a Job not listed in any round (rounds stay below it).
+pub const NOT_NOTED: u32 = u32::MAX;
 
 /// What a JobSet keeps with a Job name for the next restart attempt's Job of that
 /// name: its trace encoding (see [`JobStamp::trace_names`]) and its job key, once a
@@ -595,6 +618,20 @@ impl ChildJobs {
     /// The view's version: it changes whenever a row or the set of rows changes.
     pub fn version(&self) -> u64 {
         self.version
+    }
+    /// For the reconcile: the kept view, the version `refreshed` started from, the view's
+    /// version, and the rows refreshed since; the list starts again, empty, from this
+    /// version.
+    pub fn take_refreshed(&mut self) -> (&[ChildJob], Option<u64>, u64, Vec<RefreshedRow>) {
+        debug_assert!(self.view_valid, "JobSlab::view first");
+        let from = self.follow_from.replace(self.version);
+        self.noted_round = self.noted_round.wrapping_add(1) % NOT_NOTED;
+        (&self.view, from, self.version, std::mem::take(&mut self.refreshed))
+    }
+    /// Returns the list `take_refreshed` took, emptied, to be filled again (keeping its room).
+    pub fn give_back_refreshed(&mut self, mut list: Vec<RefreshedRow>) {
+        list.clear();
+        self.refreshed = list;
     }
     /// The view [`JobSlab::view`] last built and kept up to date since.
     pub fn kept_view(&self) -> &[ChildJob] {
@@ -867,6 +904,9 @@ pub struct JobObj {
     pub row_stale: bool,
     /// Its row in its JobSet's view, when that view was last built.
     pub view_row: u32,
+    /// The round of its JobSet's refreshed rows that lists its row ([`ChildJobs::refreshed`]),
+    /// or `NOT_NOTED`.
+    pub row_noted: u32,
     pub parallelism: i32,
     pub completions: Option<i32>,
     /// The `completions` the Job controller last synced against (elastic Jobs: indexes
