@@ -574,11 +574,7 @@ impl World {
 
     /// Creates one pod through admission; false when the API server refused it.
     fn create_pod(&mut self, jid: JobId, index: i32) -> bool {
-        if self.jobs.get(jid).is_none() {
-            return false;
-        }
-        let suffix = self.name_suffix_bytes();
-        let j = self.jobs.get(jid).expect("exists");
+        let Some(j) = self.jobs.get(jid) else { return false };
         let indexed = j.spec.is_indexed();
         // `<job>-<index>-<suffix>` (Indexed) or `<job>-<suffix>`, built in the reused buffer.
         let buf = &mut self.pod_name_buf;
@@ -599,8 +595,10 @@ impl World {
                 buf.truncate(cut);
             }
         }
-        for b in suffix {
-            push_ascii(buf, b);
+        // The 5-character generateName suffix (`name_suffix_bytes`), pushed as drawn: nothing
+        // else draws from the name stream before the pod is made or its creation fails.
+        for _ in 0..5 {
+            push_ascii(buf, super::name_suffix_byte(&mut self.rng_names));
         }
         let name = self.sched.pod_name(buf);
         let priority = match (
