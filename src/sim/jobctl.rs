@@ -634,7 +634,7 @@ impl World {
             .unwrap_or((0, None));
         let requests = j.pod_requests.clone();
         let placement = match self.pod_webhook(jid, completion_index, priority) {
-            Ok(p) => p.map(|pl| self.sched.box_placement(pl)),
+            Ok(p) => p,
             Err(e) => {
                 let j = self.jobs.get(jid).expect("exists");
                 let mut ev = self.job_event("Event", jid);
