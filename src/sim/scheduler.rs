@@ -325,6 +325,7 @@ impl World {
     }
 
     /// `scheduler_add` for pod `pid` of the given priority and sequence number (its own).
+    #[inline(always)]
     pub(super) fn scheduler_queue(&mut self, pid: PodId, priority: i32, seq: u64) {
         let due = self.now + self.sc.timing.scheduler_delay;
         debug_assert!(
