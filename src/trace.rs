@@ -963,12 +963,20 @@ impl TraceSink {
     pub fn define_pod(&mut self, id: u64, name: &str, index: i32) {
         let slot = def_slot(id);
         define_slot(&mut self.hasher.defined.pods, slot, id);
+        // The record: its kind, slot and field length, then the name field as `encode::str`
+        // writes it (tag, bytes, 0), then the index. Written as three pieces, not seven
+        // (this runs once per pod).
+        let mut head = [0u8; 8];
+        head[0] = rec::POD;
+        head[1..3].copy_from_slice(&(slot as u16).to_le_bytes());
+        head[3..7].copy_from_slice(&u32::try_from(name.len() + 2).expect("a name under 4 GiB").to_le_bytes());
+        head[7] = encode::POD;
+        let mut tail = [0u8; 5];
+        tail[1..].copy_from_slice(&index.to_le_bytes());
         let b = &mut self.hasher.block;
-        b.push(rec::POD);
-        b.extend_from_slice(&(slot as u16).to_le_bytes());
-        b.extend_from_slice(&u32::try_from(name.len() + 2).expect("a name under 4 GiB").to_le_bytes());
-        encode::str(b, encode::POD, name);
-        b.extend_from_slice(&index.to_le_bytes());
+        b.extend_from_slice(&head);
+        b.extend_from_slice(name.as_bytes());
+        b.extend_from_slice(&tail);
         self.hasher.record_done();
     }
 

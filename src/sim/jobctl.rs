@@ -574,11 +574,7 @@ impl World {
 
     /// Creates one pod through admission; false when the API server refused it.
     fn create_pod(&mut self, jid: JobId, index: i32) -> bool {
-        if self.jobs.get(jid).is_none() {
-            return false;
-        }
-        let suffix = self.name_suffix_bytes();
-        let j = self.jobs.get(jid).expect("exists");
+        let Some(j) = self.jobs.get(jid) else { return false };
         let indexed = j.spec.is_indexed();
         // `<job>-<index>-<suffix>` (Indexed) or `<job>-<suffix>`, built in the reused buffer.
         let buf = &mut self.pod_name_buf;
@@ -586,7 +582,11 @@ impl World {
         buf.push_str(&j.name);
         buf.push('-');
         if indexed {
-            crate::controllers::naming::push_decimal(buf, i64::from(index));
+            // Mostly a one-digit index: pushed as its digit, without formatting and copying it.
+            match u8::try_from(index) {
+                Ok(d @ 0..=9) => push_ascii(buf, b'0' + d),
+                _ => crate::controllers::naming::push_decimal(buf, i64::from(index)),
+            }
             buf.push('-');
             // generateName keeps at most 58 characters of the prefix (no more than 58 bytes is no more than 58 characters).
             if buf.len() > 58
@@ -595,7 +595,11 @@ impl World {
                 buf.truncate(cut);
             }
         }
-        buf.extend(suffix.iter().map(|&b| char::from(b)));
+        // The 5-character generateName suffix (`name_suffix_bytes`), pushed as drawn: nothing
+        // else draws from the name stream before the pod is made or its creation fails.
+        for _ in 0..5 {
+            push_ascii(buf, super::name_suffix_byte(&mut self.rng_names));
+        }
         let name = self.sched.pod_name(buf);
         let priority = match (
             j.pod_template.spec.priority,
@@ -622,8 +626,15 @@ impl World {
         };
         // Only Indexed pods carry the completion-index annotation the webhook reads.
         let completion_index = if indexed { index } else { -1 };
+        // Read before the webhook (which takes the world mutably): no lookup of the Job after it.
+        let (ra, jra) = j
+            .stamp
+            .as_ref()
+            .map(|s| (s.restart_attempt, s.job_restart_attempt))
+            .unwrap_or((0, None));
+        let requests = j.pod_requests.clone();
         let placement = match self.pod_webhook(jid, completion_index, priority) {
-            Ok(p) => p.map(|pl| self.sched.box_placement(pl)),
+            Ok(p) => p,
             Err(e) => {
                 let j = self.jobs.get(jid).expect("exists");
                 let mut ev = self.job_event("Event", jid);
@@ -636,12 +647,6 @@ impl World {
                 return false;
             }
         };
-        let j = self.jobs.get(jid).expect("exists");
-        let (ra, jra) = j
-            .stamp
-            .as_ref()
-            .map(|s| (s.restart_attempt, s.job_restart_attempt))
-            .unwrap_or((0, None));
         let seq = self.sched.next_seq();
         let pid = self.pods.insert(PodObj {
             name,
@@ -662,7 +667,7 @@ impl World {
             priority,
             unschedulable_reported: false,
             nominated: None,
-            requests: j.pod_requests.clone(),
+            requests,
             restart_attempt: ra,
             job_restart_attempt: jra,
             started_at: 0,
@@ -674,9 +679,19 @@ impl World {
         self.jobs.get_mut(jid).expect("exists").pods.insert((index, pid));
         self.rv += 1;
         self.emit_pod("PodCreated", pid);
-        self.scheduler_add(pid);
+        // The new pod's queue key is at hand: no lookup of it.
+        self.scheduler_queue(pid, priority, seq);
         true
     }
+}
+
+/// Appends an ASCII byte (a pod name's digit or suffix letter) as a character.
+// The 7-bit mask (a no-op on ASCII) tells the compiler the character is one byte: the
+// push is a store, not a UTF-8 encoding (`char::from` of a `u8` may need two bytes).
+#[inline(always)]
+fn push_ascii(buf: &mut String, b: u8) {
+    debug_assert!(b.is_ascii());
+    buf.push(char::from(b & 0x7f));
 }
 
 /// Bumps the Job's resourceVersion if its status differs from `before`; returns the

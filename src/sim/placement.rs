@@ -324,13 +324,14 @@ impl World {
 
     /// The pod webhook on Pod CREATE (mutation, then validation), plus the
     /// node-selector strategy's nodeSelector from `constructJob`. `Err` is the
-    /// API error the Job controller sees.
+    /// API error the Job controller sees. The placement comes boxed as the pod holds it
+    /// (`SchedState::box_placement`), boxed where it is returned: one move, not two.
     pub(super) fn pod_webhook(
         &mut self,
         jid: JobId,
         index: i32,
         priority: i32,
-    ) -> Result<Option<PodPlacement>, String> {
+    ) -> Result<Option<Box<PodPlacement>>, String> {
         let Some(j) = self.jobs.get(jid) else { return Ok(None) };
         let Some(s) = &j.stamp else { return Ok(None) };
         let MetaReading {
@@ -360,14 +361,16 @@ impl World {
                 .ensure_key(t, &self.nodes, &self.sched.node_key, &self.pods);
         }
         if node_selector_strategy {
-            return Ok(Some(pl));
+            return Ok(Some(self.sched.box_placement(pl)));
         }
         // The Priority admission plugin always sets spec.priority, so every such pod gets the label.
         pl.priority_label = Some(priority);
-        let Some(t) = exclusive else { return Ok(Some(pl)) };
+        let Some(t) = exclusive else {
+            return Ok(Some(self.sched.box_placement(pl)));
+        };
         if index == 0 {
             pl.leader_terms = true;
-            return Ok(Some(pl));
+            return Ok(Some(self.sched.box_placement(pl)));
         }
         // Follower: mutation sets nodeSelector[T] from the scheduled leader's node.
         let j = self.jobs.get(jid).expect("exists");
@@ -398,7 +401,7 @@ impl World {
         match leader {
             Err(e) => Err(denied(e)),
             Ok(l) if self.pods.get(l).is_some_and(|p| p.node.is_none()) => Err(denied(MSG_LEADER_NOT_SCHEDULED.into())),
-            Ok(_) => Ok(Some(pl)),
+            Ok(_) => Ok(Some(self.sched.box_placement(pl))),
         }
     }
 

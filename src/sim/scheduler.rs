@@ -320,9 +320,20 @@ type PreemptionKey = (i64, i64, usize, NodeId);
 
 impl World {
     pub(super) fn scheduler_add(&mut self, pid: PodId) {
-        let due = self.now + self.sc.timing.scheduler_delay;
         let p = self.pods.get(pid).expect("exists");
-        let key = (due, -i64::from(p.priority), p.seq);
+        self.scheduler_queue(pid, p.priority, p.seq);
+    }
+
+    /// `scheduler_add` for pod `pid` of the given priority and sequence number (its own).
+    #[inline(always)]
+    pub(super) fn scheduler_queue(&mut self, pid: PodId, priority: i32, seq: u64) {
+        let due = self.now + self.sc.timing.scheduler_delay;
+        debug_assert!(
+            self.pods
+                .get(pid)
+                .is_some_and(|p| (p.priority, p.seq) == (priority, seq))
+        );
+        let key = (due, -i64::from(priority), seq);
         debug_assert!(!self.sched.active_keys.contains_key(pid), "queued twice");
         self.sched.active.push((key, pid));
         self.sched.active_keys.insert(pid, key);
