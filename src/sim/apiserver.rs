@@ -652,28 +652,70 @@ impl World {
             at: self.now,
             foreground,
         });
-        let pods: smallvec::SmallVec<[PodId; 4]> = j.pods.iter().map(|(_, p)| *p).collect();
-        for p in pods {
+        // A Job's one pod (the common case) is deleted without copying the list.
+        if j.pods.len() == 1 {
+            let &(_, p) = j.pods.last().expect("one pod");
             self.delete_pod(p);
+        } else {
+            let pods: smallvec::SmallVec<[PodId; 4]> = j.pods.iter().map(|(_, p)| *p).collect();
+            for p in pods {
+                self.delete_pod(p);
+            }
         }
         if !foreground {
             self.remove_job(jid);
-        } else {
-            self.maybe_remove_job(jid);
-            if self.jobs.get(jid).is_some() {
-                self.job_changed(jid, true);
-            }
+            return;
         }
-    }
-
-    pub(super) fn maybe_remove_job(&mut self, jid: JobId) {
+        // The Job goes now if it has no pod left, else (the common case: its pods
+        // terminate first) `job_changed(jid, true)` with the Job in hand.
         let Some(j) = self.jobs.get(jid) else { return };
         if j.deletion.as_ref().is_some_and(|d| d.foreground) && j.pods.is_empty() {
             self.remove_job(jid);
+            if self.jobs.get(jid).is_some() {
+                self.job_changed(jid, true);
+            }
+            return;
+        }
+        if let Some(owner) = j.stamp.as_ref().map(|s| s.jobset) {
+            self.notify_owner(owner);
+        }
+        self.notify_job(jid, self.sc.timing.controller_delay);
+    }
+
+    /// `notify_jobset` for the owner of a Job deleted or removed, with its common case
+    /// (no hardship) inlined: LLVM left `notify_jobset` out of line, and each Job's
+    /// deletion and removal paid the call.
+    #[inline(always)]
+    fn notify_owner(&mut self, owner: JobSetId) {
+        if self.hardship.is_none() {
+            self.enqueue_jobset(owner, self.sc.timing.controller_delay);
+        } else {
+            self.notify_jobset(owner);
         }
     }
 
+    #[inline]
     pub(super) fn remove_job(&mut self, jid: JobId) {
+        self.remove_job_of(jid, false);
+    }
+
+    /// `remove_job` for a Job none of whose listed pods is left in the store (its last
+    /// pod was just removed and left in its list): the passes over its pods, which would
+    /// find none, are skipped. Not under hardship (a deferred removal keeps the list).
+    #[inline]
+    pub(super) fn remove_job_with_pods_gone(&mut self, jid: JobId) {
+        debug_assert!(self.hardship.is_none());
+        debug_assert!(
+            self.jobs
+                .get(jid)
+                .is_some_and(|j| j.pods.iter().all(|(_, p)| self.pods.get(*p).is_none()))
+        );
+        self.remove_job_of(jid, true);
+    }
+
+    /// `remove_job`; `pods_gone`: see `remove_job_with_pods_gone`.
+    #[inline(never)]
+    fn remove_job_of(&mut self, jid: JobId, pods_gone: bool) {
         if self.hardship.is_some() && self.defer_job_removal(jid) {
             return;
         }
@@ -683,22 +725,34 @@ impl World {
         self.job_names.remove(&j.namespace, &j.name);
         self.job_queue.forget(jid);
         // Orphaned pods of a background deletion are garbage-collected.
-        for (_, p) in &j.pods {
-            if let Some(pod) = self.pods.get_mut(*p) {
-                pod.counted = true;
+        if !pods_gone {
+            for (_, p) in &j.pods {
+                if let Some(pod) = self.pods.get_mut(*p) {
+                    pod.counted = true;
+                }
             }
         }
         if let Some(s) = &j.stamp {
-            if let Some(jso) = self.jobsets.get_mut(s.jobset) {
-                jso.jobs.remove_child(&j.name, s.rj_index, s.job_index);
-            }
             let owner = s.jobset;
-            self.notify_jobset(owner);
-            self.maybe_remove_jobset(owner);
+            // `maybe_remove_jobset`'s test with the JobSet in hand (the notification
+            // below changes neither its deletion nor its Jobs).
+            let owner_done = match self.jobsets.get_mut(owner) {
+                Some(jso) => {
+                    jso.jobs.remove_child(&j.name, s.rj_index, s.job_index);
+                    jso.deletion.is_some() && jso.jobs.is_empty()
+                }
+                None => false,
+            };
+            self.notify_owner(owner);
+            if owner_done {
+                self.maybe_remove_jobset(owner);
+            }
         }
         // The removed Job is ours: its pod list needs no copy.
-        for &(_, p) in &j.pods {
-            self.delete_pod(p);
+        if !pods_gone {
+            for &(_, p) in &j.pods {
+                self.delete_pod(p);
+            }
         }
         self.jobs.recycle(j);
     }

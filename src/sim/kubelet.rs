@@ -43,6 +43,13 @@ fn release_node(nodes: &mut [NodeObj], sched: &mut super::scheduler::SchedState,
     true
 }
 
+/// Whether pod `pid` (completion index `index`) is the last pod of Job `j` and `j` is
+/// deleted in the foreground: removing the pod removes the Job.
+#[inline(always)]
+fn ends_deleted_job(j: &JobObj, index: i32, pid: PodId) -> bool {
+    j.deletion.as_ref().is_some_and(|d| d.foreground) && j.pods.len() == 1 && j.pods.last() == Some(&(index, pid))
+}
+
 impl World {
     /// The workload rule for a pod: first match wins; no match: run 1 minute, exit 0.
     fn workload_for(&self, pid: PodId) -> (Option<Millis>, i32) {
@@ -269,19 +276,23 @@ impl World {
             p.exit_code = Some(143);
             p.running = false;
         }
-        let (job, counted, bound) = (p.job, p.counted, p.node.is_some());
+        let (job, counted, bound, index) = (p.job, p.counted, p.node.is_some(), p.index);
         // `release`, with the pod in hand.
         if release_node(&mut self.nodes, &mut self.sched, pid, p) {
             self.scheduler_kick();
         }
-        // The Job's tracking finalizer keeps an uncounted pod until its controller has counted it.
-        let tracked = self
-            .jobs
-            .get(job)
-            .is_some_and(|j| j.finished().is_none() && j.deletion.is_none());
+        // The Job's tracking finalizer keeps an uncounted pod until its controller has
+        // counted it. (One lookup of the Job, for that and for `ends_deleted_job`.)
+        let (tracked, ends_job) = match self.jobs.get(job) {
+            Some(j) => (
+                j.deletion.is_none() && j.finished().is_none(),
+                self.hardship.is_none() && ends_deleted_job(j, index, pid),
+            ),
+            None => (false, false),
+        };
         if counted || !tracked {
             // Terminal and released: `remove_pod` would release nothing.
-            self.remove_released_pod(pid, bound);
+            self.remove_released_pod_of(pid, bound, ends_job);
         } else {
             self.pod_changed(job);
         }
@@ -301,7 +312,15 @@ impl World {
 
     /// `remove_pod` for a pod whose node resources are released (or that has none);
     /// `bound`: it has a node.
+    #[inline]
     fn remove_released_pod(&mut self, pid: PodId, bound: bool) {
+        self.remove_released_pod_of(pid, bound, false);
+    }
+
+    /// `remove_released_pod`; `ends_job`: [`ends_deleted_job`] holds for the pod's Job
+    /// (known to the caller, and no hardship), which goes with the pod.
+    #[inline(never)]
+    fn remove_released_pod_of(&mut self, pid: PodId, bound: bool, ends_job: bool) {
         // A bound pod left the scheduler's queues when it was popped for the attempt that bound it.
         if !bound {
             self.scheduler_remove(pid);
@@ -318,9 +337,17 @@ impl World {
         if let Some(pl) = p.placement.take() {
             self.sched.recycle_placement(pl);
         }
-        // A pod the Job controller has not counted yet is counted as it goes (finalizer).
-        if let Some(j) = self.jobs.get_mut(p.job) {
+        // One lookup of the Job for its pod list, the finalizer's count, `pod_changed`
+        // and whether the Job goes now (a foreground deletion waits for its last pod; the
+        // watch notification in between changes none of these).
+        let job = p.job;
+        let (exists, remove) = if ends_job {
+            // The Job is removed with its pods all gone: its pod list and status, which
+            // nothing reads before, are dropped with it (`remove_job_with_pods_gone`).
+            (true, true)
+        } else if let Some(j) = self.jobs.get_mut(job) {
             j.pods.remove(&(p.index, pid));
+            // A pod the Job controller has not counted yet is counted as it goes (finalizer).
             if !p.counted && j.finished().is_none() && j.deletion.is_none() {
                 if p.phase == Phase::Succeeded {
                     if p.index >= 0 {
@@ -335,10 +362,33 @@ impl World {
                     j.last_failure_at = self.now;
                 }
             }
-        }
+            (
+                true,
+                j.deletion.as_ref().is_some_and(|d| d.foreground) && j.pods.is_empty(),
+            )
+        } else {
+            (false, false)
+        };
         self.sched.recycle_name(p.name);
-        self.pod_changed(p.job);
-        self.maybe_remove_job(p.job);
+        if exists {
+            self.pod_changed_live(job);
+        }
+        if ends_job {
+            self.remove_job_with_pods_gone(job);
+        } else if remove {
+            self.remove_job(job);
+        }
+    }
+
+    /// `pod_changed` for a Job known to exist.
+    #[inline(always)]
+    fn pod_changed_live(&mut self, job: JobId) {
+        let d = self
+            .sc
+            .timing
+            .controller_delay
+            .max(crate::api::constants::JOB_SYNC_BATCH_PERIOD_MS);
+        self.notify_job(job, d);
     }
 
     /// A node fault. `crash`: the kubelet dies without notice; nothing is visible

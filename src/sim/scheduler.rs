@@ -96,6 +96,9 @@ impl SchedState {
     }
 
     /// Keeps a removed pod's name for reuse if nothing else holds it (else it is just dropped).
+    // Always inlined (into `remove_released_pod_of`, its one caller on the engine's path):
+    // LLVM left it out of line, and each pod's removal paid the call.
+    #[inline(always)]
     pub(super) fn recycle_name(&mut self, mut n: Name) {
         let len = n.len();
         if self.spare_name_count >= SPARE_NAMES || len > SPARE_NAME_MAX_LEN || Rc::get_mut(&mut n).is_none() {

@@ -552,6 +552,7 @@ impl ChildJobs {
     }
     /// Removes the Job listed under `name`, Job `job_index` of replicated Job
     /// `rj_index` (found by its slot when it has one, else by name).
+    #[inline]
     pub fn remove_child(&mut self, name: &Name, rj_index: usize, job_index: i32) -> Option<JobId> {
         match self.slot_of(rj_index, job_index) {
             Some(slot) => {
