@@ -349,11 +349,21 @@ mod inline_slab_tests {
 /// Keyed by name alone, each name holding its (namespace, id) pairs: nearly every
 /// name is in one namespace, so a lookup hashes one string, not two, and finds the
 /// namespace by comparing a pointer (the namespace `Name`s are shared).
+///
+/// A removal leaves its pair in place, vacant (id [`VACANT`]): a restart attempt's
+/// Jobs take the names the last attempt's just gave up, and finding the pair to write
+/// the id into costs less than erasing it and inserting it again. Every read treats
+/// a vacant pair as absent. (The index so keeps every name it was ever given, one
+/// entry each: a few bytes per distinct Job name.)
 #[derive(Debug, Default)]
 pub struct NameIndex {
     by_name: rustc_hash::FxHashMap<Name, smallvec::SmallVec<[(Name, u64); 1]>>,
+    /// Pairs that are not vacant.
     len: usize,
 }
+
+/// The id of a [`NameIndex`] pair whose name was removed (no object has it).
+const VACANT: u64 = u64::MAX;
 
 /// Whether the stored namespace `stored` is `ns` (the same shared string, mostly).
 #[inline]
@@ -364,15 +374,22 @@ fn same_namespace(stored: &Name, ns: &str) -> bool {
 impl NameIndex {
     pub fn get(&self, namespace: &str, name: &str) -> Option<u64> {
         let ids = self.by_name.get(name)?;
-        ids.iter().find(|(ns, _)| same_namespace(ns, namespace)).map(|e| e.1)
+        let id = ids.iter().find(|(ns, _)| same_namespace(ns, namespace))?.1;
+        (id != VACANT).then_some(id)
     }
     pub fn contains(&self, namespace: &str, name: &str) -> bool {
         self.get(namespace, name).is_some()
     }
     pub fn insert(&mut self, namespace: Name, name: Name, id: u64) {
+        debug_assert_ne!(id, VACANT);
         let ids = self.by_name.entry(name).or_default();
         match ids.iter_mut().find(|(ns, _)| same_namespace(ns, &namespace)) {
-            Some(e) => e.1 = id,
+            Some(e) => {
+                if e.1 == VACANT {
+                    self.len += 1;
+                }
+                e.1 = id;
+            }
             None => {
                 ids.push((namespace, id));
                 self.len += 1;
@@ -380,29 +397,37 @@ impl NameIndex {
         }
     }
     /// Inserts (namespace, name) -> id unless the name is taken in the namespace; false
-    /// if it is (nothing changes). One lookup where `contains` then `insert` take two.
+    /// if it is (nothing changes). One lookup where `contains` then `insert` take two
+    /// (a name the index never had takes a second, to insert it).
     pub fn insert_new(&mut self, namespace: &Name, name: &Name, id: u64) -> bool {
-        let ids = self.by_name.entry(name.clone()).or_default();
-        if ids.iter().any(|(ns, _)| same_namespace(ns, namespace)) {
-            return false;
+        debug_assert_ne!(id, VACANT);
+        // Looked up by `&str` first: a name the index has (a vacant pair, mostly) is
+        // not cloned just to be dropped.
+        let Some(ids) = self.by_name.get_mut(&**name) else {
+            self.by_name
+                .insert(name.clone(), smallvec::smallvec![(namespace.clone(), id)]);
+            self.len += 1;
+            return true;
+        };
+        match ids.iter_mut().find(|(ns, _)| same_namespace(ns, namespace)) {
+            Some(e) if e.1 != VACANT => return false,
+            Some(e) => e.1 = id,
+            None => ids.push((namespace.clone(), id)),
         }
-        ids.push((namespace.clone(), id));
         self.len += 1;
         true
     }
+    /// Removes (namespace, name), leaving its pair vacant; its id, if it was there.
     pub fn remove(&mut self, namespace: &str, name: &str) -> Option<u64> {
-        // Taken out whole (one lookup) and put back only if another namespace has the name.
-        let (key, mut ids) = self.by_name.remove_entry(name)?;
-        let at = ids.iter().position(|(ns, _)| same_namespace(ns, namespace));
-        let id = at.map(|i| ids.swap_remove(i).1);
-        if !ids.is_empty() {
-            self.by_name.insert(key, ids);
+        let ids = self.by_name.get_mut(name)?;
+        let e = ids.iter_mut().find(|(ns, _)| same_namespace(ns, namespace))?;
+        if e.1 == VACANT {
+            return None;
         }
-        if id.is_some() {
-            self.len -= 1;
-        }
-        id
+        self.len -= 1;
+        Some(std::mem::replace(&mut e.1, VACANT))
     }
+    /// The number of (namespace, name) pairs with an id (vacant ones not counted).
     pub fn len(&self) -> usize {
         self.len
     }
@@ -1428,7 +1453,11 @@ mod tests {
         assert_eq!(ix.remove("b", "x"), Some(1));
         assert_eq!(ix.remove("b", "x"), None);
         assert_eq!(ix.len(), 2);
-        assert!(!ix.by_name.contains_key("x"), "a name in no namespace leaves the index");
+        assert_eq!(
+            (ix.get("b", "x"), ix.contains("b", "x")),
+            (None, false),
+            "vacant is absent"
+        );
         // One name in two namespaces: each found, each removed on its own.
         ix.insert("b".into(), "y".into(), 5);
         assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (Some(4), Some(5), 3));
@@ -1436,12 +1465,25 @@ mod tests {
         assert_eq!(ix.remove("a", "y"), Some(4));
         assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (None, Some(5), 2));
         assert_eq!(ix.remove("b", "y"), Some(5));
-        assert!(!ix.by_name.contains_key("y") && ix.len() == 1);
+        assert_eq!((ix.get("b", "y"), ix.remove("b", "y"), ix.len()), (None, None, 1));
+        // A removed name is taken again (its vacant pair refilled), and counted again.
+        ix.insert("b".into(), "x".into(), 9);
+        assert_eq!((ix.get("b", "x"), ix.len()), (Some(9), 2));
+        assert_eq!(ix.remove("b", "x"), Some(9));
+        assert!(!ix.contains("b", "x") && ix.len() == 1);
         // insert_new takes a free name only: a taken one keeps its id.
         let (a, b, y): (Name, Name, Name) = ("a".into(), "b".into(), "y".into());
         assert!(ix.insert_new(&a, &y, 6));
         assert!(!ix.insert_new(&a, &y, 7), "taken in namespace a");
         assert!(ix.insert_new(&b, &y, 8), "free in namespace b");
         assert_eq!((ix.get("a", "y"), ix.get("b", "y"), ix.len()), (Some(6), Some(8), 3));
+        // insert_new into a vacant pair: taken again, and a second insert_new refused.
+        let x: Name = "x".into();
+        assert_eq!(ix.remove("a", "y"), Some(6));
+        assert_eq!((ix.get("a", "y"), ix.len()), (None, 2));
+        assert!(ix.insert_new(&a, &y, 10));
+        assert!(!ix.insert_new(&a, &y, 11));
+        assert!(ix.insert_new(&b, &x, 12), "x was vacant in namespace b");
+        assert_eq!((ix.get("a", "y"), ix.get("b", "x"), ix.len()), (Some(10), Some(12), 4));
     }
 }
