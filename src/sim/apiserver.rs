@@ -532,7 +532,7 @@ impl World {
             let rv = self.next_rv();
             let parallelism = spec.parallelism_or_default();
             let completions = spec.completions_defaulted();
-            let jid = self.jobs.insert(JobObj {
+            let jid = self.jobs.create(NewJob {
                 name: job_name,
                 namespace: job_namespace,
                 uid_seq,
@@ -541,23 +541,11 @@ impl World {
                 spec: spec.clone(),
                 pod_template: tmpl.clone(),
                 subdomain: subdomain.clone(),
-                resume_meta: None,
                 pod_requests: reqs.clone(),
                 suspend: js.suspended(),
-                status: JobStatus::default(),
-                deletion: None,
-                stamp: Some(stamp),
-                pods: JobPods::default(),
-                failures_since_success: 0,
-                last_failure_at: 0,
+                stamp,
                 parallelism,
                 completions,
-                synced_completions: completions,
-                index_failures: BTreeMap::new(),
-                create_failures: 0,
-                row_stale: false,
-                row_noted: crate::sim::store::NOT_NOTED,
-                view_row: u32::MAX,
             });
             debug_assert_eq!(jid, jid_next, "the id the name was taken for");
             let job_name = self.jobs.get(jid).expect("just created").name.clone();

@@ -73,21 +73,21 @@ pub struct JobSlab {
 const SPARE_JOBS: usize = 4096;
 
 impl JobSlab {
-    pub fn insert(&mut self, mut j: JobObj) -> JobId {
-        j.row_stale = true;
-        j.row_noted = NOT_NOTED;
+    /// Stores a new Job made of `n` (with an empty status and no pods). A spare box
+    /// (a removed Job's) is reset in place: its empty collections are kept rather than
+    /// dropped, and the Job is written once, not built and then moved into the box.
+    pub fn create(&mut self, n: NewJob) -> JobId {
         let id = match self.spare.pop() {
             Some(mut b) => {
-                // The removed Job's fields are dropped here instead of when it was removed.
-                *b = j;
+                b.reset(n);
                 self.slab.insert_boxed(b)
             }
-            None => self.slab.insert(j),
+            None => self.slab.insert(JobObj::new(n)),
         };
         self.written.push(id);
         id
     }
-    /// Takes back the box of a removed Job for a later `insert`.
+    /// Takes back the box of a removed Job for a later `create`.
     pub fn recycle(&mut self, j: Box<JobObj>) {
         if self.spare.len() < SPARE_JOBS {
             self.spare.push(j);
@@ -964,6 +964,137 @@ pub struct JobObj {
     pub index_failures: BTreeMap<i32, (u32, u32, Millis)>,
 }
 
+/// A new Job's fields that are not its empty status, pods and controller memory
+/// (see [`JobSlab::create`]).
+pub struct NewJob {
+    pub name: Name,
+    pub namespace: Name,
+    pub uid_seq: u64,
+    pub rv: u64,
+    pub created: Millis,
+    pub spec: Rc<JobSpec>,
+    pub pod_template: Rc<PodTemplateSpec>,
+    pub subdomain: Option<Name>,
+    pub pod_requests: Rc<Vec<(usize, i64)>>,
+    pub suspend: bool,
+    pub stamp: JobStamp,
+    pub parallelism: i32,
+    pub completions: Option<i32>,
+}
+
+impl JobObj {
+    /// A new Job, handed out to be written (its row is refreshed before the next reconcile).
+    fn new(n: NewJob) -> JobObj {
+        JobObj {
+            status: JobStatus::default(),
+            deletion: None,
+            pods: JobPods::default(),
+            suspend: n.suspend,
+            row_stale: true,
+            view_row: u32::MAX,
+            row_noted: NOT_NOTED,
+            parallelism: n.parallelism,
+            completions: n.completions,
+            synced_completions: n.completions,
+            failures_since_success: 0,
+            create_failures: 0,
+            last_failure_at: 0,
+            rv: n.rv,
+            spec: n.spec,
+            pod_template: n.pod_template,
+            pod_requests: n.pod_requests,
+            stamp: Some(n.stamp),
+            name: n.name,
+            namespace: n.namespace,
+            uid_seq: n.uid_seq,
+            created: n.created,
+            subdomain: n.subdomain,
+            resume_meta: None,
+            index_failures: BTreeMap::new(),
+        }
+    }
+    /// Makes this (removed) Job `JobObj::new(n)` in place. Every field is named (no
+    /// `..`), so a new field cannot be missed; the collections are emptied, not
+    /// replaced, and one found empty is left alone (no drop call).
+    fn reset(&mut self, n: NewJob) {
+        let JobObj {
+            status,
+            deletion,
+            pods,
+            suspend,
+            row_stale,
+            view_row,
+            row_noted,
+            parallelism,
+            completions,
+            synced_completions,
+            failures_since_success,
+            create_failures,
+            last_failure_at,
+            rv,
+            spec,
+            pod_template,
+            pod_requests,
+            stamp,
+            name,
+            namespace,
+            uid_seq,
+            created,
+            subdomain,
+            resume_meta,
+            index_failures,
+        } = self;
+        let JobStatus {
+            active,
+            ready,
+            terminating,
+            succeeded,
+            failed,
+            conditions,
+            start_time,
+            completion_time,
+            completed_indexes,
+            failed_indexes,
+        } = status;
+        (*active, *ready, *terminating, *succeeded, *failed) = (0, 0, 0, 0, 0);
+        conditions.clear();
+        (*start_time, *completion_time) = (None, None);
+        for set in [completed_indexes, failed_indexes] {
+            if !set.is_empty() {
+                set.clear();
+            }
+        }
+        *deletion = None;
+        pods.clear();
+        *suspend = n.suspend;
+        *row_stale = true;
+        *view_row = u32::MAX;
+        *row_noted = NOT_NOTED;
+        *parallelism = n.parallelism;
+        *completions = n.completions;
+        *synced_completions = n.completions;
+        *failures_since_success = 0;
+        *create_failures = 0;
+        *last_failure_at = 0;
+        *rv = n.rv;
+        *spec = n.spec;
+        *pod_template = n.pod_template;
+        *pod_requests = n.pod_requests;
+        *stamp = Some(n.stamp);
+        *name = n.name;
+        *namespace = n.namespace;
+        *uid_seq = n.uid_seq;
+        *created = n.created;
+        *subdomain = n.subdomain;
+        if resume_meta.is_some() {
+            *resume_meta = None;
+        }
+        if !index_failures.is_empty() {
+            index_failures.clear();
+        }
+    }
+}
+
 /// The pod-template labels and annotations resumes merged into a Job.
 #[derive(Debug, Default)]
 pub struct ResumeMeta {
@@ -993,6 +1124,9 @@ impl<T: Ord + Copy> Default for SortedSmallSet<T> {
 }
 
 impl<T: Ord + Copy> SortedSmallSet<T> {
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
     /// Adds the value; false if it was there.
     pub fn insert(&mut self, v: T) -> bool {
         if self.0.last().is_none_or(|l| *l < v) {
@@ -1192,8 +1326,9 @@ pub struct NodeObj {
 mod tests {
     use super::*;
 
-    /// A Job inserted after a removed Job's box was recycled lives in that box with its
-    /// own fields only (the removed Job's are dropped), under a new id.
+    /// A Job created after a removed Job's box was recycled lives in that box with its
+    /// own fields only (the removed Job's reset), under a new id: it is what
+    /// `JobObj::new` makes of the same fields.
     #[test]
     fn a_recycled_job_box_holds_only_the_new_job() {
         let text = "name: t\ncluster:\n  nodePools: [{name: n, count: 2, capacity: {cpu: \"8\"}}]\njobsets:\n- inline:\n    apiVersion: jobset.x-k8s.io/v1alpha2\n    kind: JobSet\n    metadata: {name: js}\n    spec:\n      replicatedJobs:\n      - name: a\n        replicas: 2\n        template: {spec: {template: {spec: {containers: [{name: c}]}}}}\n";
@@ -1205,22 +1340,62 @@ mod tests {
         }
         let ids: Vec<JobId> = w.jobs.iter().map(|(id, _)| id).collect();
         let mut old = w.jobs.remove(ids[0]).expect("exists");
-        old.status.failed = 7;
+        // Every field the removed Job may have changed.
+        old.status = JobStatus {
+            active: 1,
+            ready: 2,
+            terminating: 3,
+            succeeded: 4,
+            failed: 7,
+            conditions: vec![Condition {
+                type_: "Failed".into(),
+                status: "True".into(),
+                reason: "r".into(),
+                message: "m".into(),
+                last_transition_time: 5,
+            }],
+            start_time: Some(1),
+            completion_time: Some(2),
+            completed_indexes: [0, 1].into(),
+            failed_indexes: [2].into(),
+        };
+        old.status.failed_indexes.remove(&2); // empty, its root node kept
         old.deletion = Some(Deletion {
             at: 1,
             foreground: true,
         });
+        old.pods.insert((0, 9));
+        (old.suspend, old.row_stale, old.view_row, old.row_noted) = (true, false, 3, 4);
+        (old.parallelism, old.completions, old.synced_completions) = (5, Some(6), Some(7));
+        (old.failures_since_success, old.create_failures, old.last_failure_at) = (1, 2, 3);
+        (old.rv, old.uid_seq, old.created) = (99, 98, 97);
+        old.subdomain = Some("sub".into());
+        old.resume_meta = Some(Box::default());
+        old.index_failures.insert(1, (1, 2, 3));
         let old_addr: *const JobObj = &*old;
         w.jobs.recycle(old);
-        let mut new = *w.jobs.remove(ids[1]).expect("exists");
-        new.status.failed = 0;
-        let name = new.name.clone();
-        let id = w.jobs.insert(new);
+        let j = w.jobs.remove(ids[1]).expect("exists");
+        let fields = || NewJob {
+            name: j.name.clone(),
+            namespace: j.namespace.clone(),
+            uid_seq: 11,
+            rv: 12,
+            created: 13,
+            spec: j.spec.clone(),
+            pod_template: j.pod_template.clone(),
+            subdomain: None,
+            pod_requests: j.pod_requests.clone(),
+            suspend: false,
+            stamp: j.stamp.clone().expect("owned"),
+            parallelism: 1,
+            completions: None,
+        };
+        let id = w.jobs.create(fields());
         assert!(id > ids[1], "a new id");
         assert!(w.jobs.spare.is_empty(), "the spare box was taken");
-        let j = w.jobs.get(id).expect("inserted");
-        assert!(std::ptr::eq(j, old_addr), "the new Job lives in the recycled box");
-        assert_eq!((j.status.failed, j.deletion.is_none(), &j.name), (0, true, &name));
+        let new = w.jobs.get(id).expect("created");
+        assert!(std::ptr::eq(new, old_addr), "the new Job lives in the recycled box");
+        assert_eq!(format!("{new:?}"), format!("{:?}", JobObj::new(fields())));
         assert!(w.jobs.get(ids[0]).is_none() && w.jobs.get(ids[1]).is_none());
     }
 
