@@ -142,12 +142,17 @@ impl World {
             None => 0,
         };
         let ready_after = self.sc.timing.pod_ready.max(probes);
+        let exists = j.is_some();
         self.push(now + ready_after, Ev::PodReady(pid, g));
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
         }
         self.arm_pod_faults(pid);
-        self.pod_changed(job);
+        // `pod_changed`, with the Job's existence known from the lookup above (arming
+        // faults only pushes events).
+        if exists {
+            self.pod_changed_live(job);
+        }
         self.podctl_watch(pid);
     }
 
@@ -162,9 +167,14 @@ impl World {
         }
         p.ready = true;
         let (job, attempt) = (p.job, p.restart_attempt);
-        self.training_ready_changed_of(job, attempt, true);
+        let live = self.training_ready_changed_of(job, attempt, true);
         self.emit_pod("PodReady", pid);
-        self.pod_changed(job);
+        // `pod_changed`, without a second lookup when the training model found the Job.
+        if live {
+            self.pod_changed_live(job);
+        } else {
+            self.pod_changed(job);
+        }
         self.podctl_watch(pid);
     }
 
@@ -256,14 +266,17 @@ impl World {
         p.ready = false;
         // (The training model's update below leaves these alone.)
         let (g, job, node, attempt) = (p.epoch, p.job, p.node, p.restart_attempt);
-        if was_ready {
-            self.training_ready_changed_of(job, attempt, false);
-        }
+        // (Whether the training model found the Job: `pod_changed` below need not look.)
+        let live = was_ready && self.training_ready_changed_of(job, attempt, false);
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
             self.push(now + term, Ev::PodTerminated(pid, g));
         }
-        self.pod_changed(job);
+        if live {
+            self.pod_changed_live(job);
+        } else {
+            self.pod_changed(job);
+        }
     }
 
     pub(super) fn pod_terminated(&mut self, pid: PodId, epoch: u32) {
@@ -382,7 +395,8 @@ impl World {
 
     /// `pod_changed` for a Job known to exist.
     #[inline(always)]
-    fn pod_changed_live(&mut self, job: JobId) {
+    pub(super) fn pod_changed_live(&mut self, job: JobId) {
+        debug_assert!(self.jobs.get(job).is_some());
         let d = self
             .sc
             .timing

@@ -670,7 +670,8 @@ impl World {
         }
         self.emit_pod("PodScheduled", pid);
         self.kubelet_bound(pid, epoch);
-        self.pod_changed(job);
+        // `pod_changed`: the Job exists (`try_schedule`, the one caller, found it).
+        self.pod_changed_live(job);
         self.podctl_watch(pid);
     }
 
