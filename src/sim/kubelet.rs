@@ -93,8 +93,8 @@ impl World {
         p.phase = Phase::Running;
         p.running = true;
         p.started_at = self.now;
-        let job = p.job;
-        self.container_started(pid, epoch, job, "PodRunning");
+        let (job, node) = (p.job, p.node);
+        self.container_started(pid, epoch, job, node, "PodRunning");
     }
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
@@ -102,14 +102,14 @@ impl World {
         let p = self.pods.get_mut(pid).expect("exists");
         p.running = true;
         p.started_at = now;
-        let (g, job) = (p.epoch, p.job);
-        self.container_started(pid, g, job, event);
+        let (g, job, node) = (p.epoch, p.job, p.node);
+        self.container_started(pid, g, job, node, event);
     }
 
     /// The pod's main container started (`running`, `started_at` set).
-    /// (`g`, `job`: the pod's epoch and Job.)
-    fn container_started(&mut self, pid: PodId, g: u32, job: JobId, event: &'static str) {
-        self.emit_pod(event, pid);
+    /// (`g`, `job`, `node`: the pod's epoch, Job and node.)
+    fn container_started(&mut self, pid: PodId, g: u32, job: JobId, node: Option<NodeId>, event: &'static str) {
+        self.emit_pod_at(event, pid, node, job);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {
             self.pod_changed(job);
@@ -166,9 +166,9 @@ impl World {
             return;
         }
         p.ready = true;
-        let (job, attempt) = (p.job, p.restart_attempt);
+        let (job, attempt, node) = (p.job, p.restart_attempt, p.node);
         let live = self.training_ready_changed_of(job, attempt, true);
-        self.emit_pod("PodReady", pid);
+        self.emit_pod_at("PodReady", pid, node, job);
         // `pod_changed`, without a second lookup when the training model found the Job.
         if live {
             self.pod_changed_live(job);
