@@ -93,8 +93,8 @@ impl World {
         p.phase = Phase::Running;
         p.running = true;
         p.started_at = self.now;
-        let job = p.job;
-        self.container_started(pid, epoch, job, "PodRunning");
+        let (job, node) = (p.job, p.node);
+        self.container_started(pid, epoch, job, node, "PodRunning");
     }
 
     fn start_container(&mut self, pid: PodId, event: &'static str) {
@@ -102,14 +102,14 @@ impl World {
         let p = self.pods.get_mut(pid).expect("exists");
         p.running = true;
         p.started_at = now;
-        let (g, job) = (p.epoch, p.job);
-        self.container_started(pid, g, job, event);
+        let (g, job, node) = (p.epoch, p.job, p.node);
+        self.container_started(pid, g, job, node, event);
     }
 
     /// The pod's main container started (`running`, `started_at` set).
-    /// (`g`, `job`: the pod's epoch and Job.)
-    fn container_started(&mut self, pid: PodId, g: u32, job: JobId, event: &'static str) {
-        self.emit_pod(event, pid);
+    /// (`g`, `job`, `node`: the pod's epoch, Job and node.)
+    fn container_started(&mut self, pid: PodId, g: u32, job: JobId, node: Option<NodeId>, event: &'static str) {
+        self.emit_pod_at(event, pid, node, job);
         // An in-place restart agent holds the workload behind its barrier (src/sim/agent.rs).
         if self.agent_container_started(pid) {
             self.pod_changed(job);
@@ -142,12 +142,17 @@ impl World {
             None => 0,
         };
         let ready_after = self.sc.timing.pod_ready.max(probes);
+        let exists = j.is_some();
         self.push(now + ready_after, Ev::PodReady(pid, g));
         if let Some(d) = run_for {
             self.push(now + d, Ev::PodExit(pid, g));
         }
         self.arm_pod_faults(pid);
-        self.pod_changed(job);
+        // `pod_changed`, with the Job's existence known from the lookup above (arming
+        // faults only pushes events).
+        if exists {
+            self.pod_changed_live(job);
+        }
         self.podctl_watch(pid);
     }
 
@@ -161,10 +166,15 @@ impl World {
             return;
         }
         p.ready = true;
-        let (job, attempt) = (p.job, p.restart_attempt);
-        self.training_ready_changed_of(job, attempt, true);
-        self.emit_pod("PodReady", pid);
-        self.pod_changed(job);
+        let (job, attempt, node) = (p.job, p.restart_attempt, p.node);
+        let live = self.training_ready_changed_of(job, attempt, true);
+        self.emit_pod_at("PodReady", pid, node, job);
+        // `pod_changed`, without a second lookup when the training model found the Job.
+        if live {
+            self.pod_changed_live(job);
+        } else {
+            self.pod_changed(job);
+        }
         self.podctl_watch(pid);
     }
 
@@ -256,14 +266,17 @@ impl World {
         p.ready = false;
         // (The training model's update below leaves these alone.)
         let (g, job, node, attempt) = (p.epoch, p.job, p.node, p.restart_attempt);
-        if was_ready {
-            self.training_ready_changed_of(job, attempt, false);
-        }
+        // (Whether the training model found the Job: `pod_changed` below need not look.)
+        let live = was_ready && self.training_ready_changed_of(job, attempt, false);
         // On a node whose kubelet is down nobody finishes the deletion: the pod stays Terminating.
         if node.is_none_or(|n| self.nodes[n].alive) {
             self.push(now + term, Ev::PodTerminated(pid, g));
         }
-        self.pod_changed(job);
+        if live {
+            self.pod_changed_live(job);
+        } else {
+            self.pod_changed(job);
+        }
     }
 
     pub(super) fn pod_terminated(&mut self, pid: PodId, epoch: u32) {
@@ -382,7 +395,8 @@ impl World {
 
     /// `pod_changed` for a Job known to exist.
     #[inline(always)]
-    fn pod_changed_live(&mut self, job: JobId) {
+    pub(super) fn pod_changed_live(&mut self, job: JobId) {
+        debug_assert!(self.jobs.get(job).is_some());
         let d = self
             .sc
             .timing

@@ -688,6 +688,30 @@ impl World {
         self.trace.emit_object_event(ev);
     }
 
+    /// `emit_pod` for an existing pod whose node and Job the caller holds: the pod is
+    /// looked up again only to define it in the trace (its first event, mostly before
+    /// these callers') or for a full `TraceEvent`.
+    #[inline(always)]
+    fn emit_pod_at(&mut self, name: &'static str, id: PodId, node: Option<NodeId>, job: JobId) {
+        if !self.fast_trace() || !self.trace.pod_defined(id) {
+            return self.emit_pod(name, id);
+        }
+        debug_assert!(self.pods.get(id).is_some_and(|p| p.node == node && p.job == job));
+        if let Some(n) = node
+            && !self.trace.node_defined(n)
+        {
+            self.trace.define_node(n, &self.nodes[n].name);
+        }
+        let job = self.define_traced_job(job);
+        self.trace.emit_object_event(ObjectEvent {
+            t: self.now,
+            event: name,
+            job,
+            pod: Some(id),
+            node,
+        });
+    }
+
     /// Job `id` for an `ObjectEvent`, defined in the trace's record stream if it is
     /// not yet (`None` if there is no such Job).
     #[inline(always)]

@@ -668,9 +668,10 @@ impl World {
         {
             self.sched.topo.pod_moved(pl, n, 1);
         }
-        self.emit_pod("PodScheduled", pid);
+        self.emit_pod_at("PodScheduled", pid, Some(n), job);
         self.kubelet_bound(pid, epoch);
-        self.pod_changed(job);
+        // `pod_changed`: the Job exists (`try_schedule`, the one caller, found it).
+        self.pod_changed_live(job);
         self.podctl_watch(pid);
     }
 

@@ -118,23 +118,25 @@ impl World {
     }
 
     /// `training_ready_changed` for a pod of Job `job` and JobSet restart attempt
-    /// `attempt`, for callers that hold the pod already (no second lookup).
+    /// `attempt`, for callers that hold the pod already (no second lookup). True when
+    /// it found the Job and the gang's state did not change (the Job still exists: the
+    /// caller's `pod_changed` need not look it up); false is no answer.
     // Always inlined, as are the helpers it calls: with three callers LLVM kept it out of
     // line, and each pod's Ready change and deletion paid the call frame. (An `if`, not
     // `bool::then` below: that closure was left out of line.)
     #[inline(always)]
-    pub(super) fn training_ready_changed_of(&mut self, job: JobId, attempt: i32, ready: bool) {
+    pub(super) fn training_ready_changed_of(&mut self, job: JobId, attempt: i32, ready: bool) -> bool {
         if self.training.is_empty() {
-            return;
+            return false;
         }
         let Some(stamp) = self.jobs.get(job).and_then(|j| j.stamp.as_ref()) else {
-            return;
+            return false;
         };
         let Some(jso) = self.jobsets.get(stamp.jobset) else {
-            return;
+            return true;
         };
         let Some(ts) = state_mut(&mut self.training, stamp.jobset, &stamp.jobset_name) else {
-            return;
+            return true;
         };
         // Only the current attempt's gang is compared with the expected size (a pod of an
         // earlier attempt, deleted by the restart, only updates its attempt's count).
@@ -151,10 +153,10 @@ impl World {
             *c = c.saturating_sub(1);
         }
         let after = *c;
-        let Some(expected) = expected else { return };
+        let Some(expected) = expected else { return true };
         let (was_full, full) = (before == expected, after == expected);
         if full == was_full {
-            return;
+            return true;
         }
         let done = ts.done;
         let name = stamp.jobset_name.clone();
@@ -169,6 +171,7 @@ impl World {
         } else {
             self.gang_broken(&name);
         }
+        false
     }
 
     fn gang_ready(&mut self, name: &str) {
