@@ -665,21 +665,9 @@ impl World {
             return;
         }
         if let Some(owner) = j.stamp.as_ref().map(|s| s.jobset) {
-            self.notify_owner(owner);
-        }
-        self.notify_job(jid, self.sc.timing.controller_delay);
-    }
-
-    /// `notify_jobset` for the owner of a Job deleted or removed, with its common case
-    /// (no hardship) inlined: LLVM left `notify_jobset` out of line, and each Job's
-    /// deletion and removal paid the call.
-    #[inline(always)]
-    fn notify_owner(&mut self, owner: JobSetId) {
-        if self.hardship.is_none() {
-            self.enqueue_jobset(owner, self.sc.timing.controller_delay);
-        } else {
             self.notify_jobset(owner);
         }
+        self.notify_job(jid, self.sc.timing.controller_delay);
     }
 
     #[inline]
@@ -731,7 +719,7 @@ impl World {
                 }
                 None => false,
             };
-            self.notify_owner(owner);
+            self.notify_jobset(owner);
             if owner_done {
                 self.maybe_remove_jobset(owner);
             }
