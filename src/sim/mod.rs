@@ -664,28 +664,20 @@ impl World {
             let ev = self.pod_event(name, id);
             return self.emit(ev);
         }
-        let mut ev = ObjectEvent {
-            t: self.now,
-            event: name,
-            job: None,
-            pod: None,
-            node: None,
+        let Some(p) = self.pods.get(id) else {
+            return self.trace.emit_object_event(ObjectEvent {
+                t: self.now,
+                event: name,
+                job: None,
+                pod: None,
+                node: None,
+            });
         };
-        if let Some(p) = self.pods.get(id) {
-            let job = p.job;
-            if !self.trace.pod_defined(id) {
-                self.trace.define_pod(id, &p.name, p.index);
-            }
-            if let Some(n) = p.node
-                && !self.trace.node_defined(n)
-            {
-                self.trace.define_node(n, &self.nodes[n].name);
-            }
-            ev.pod = Some(id);
-            ev.node = p.node;
-            ev.job = self.define_traced_job(job);
+        if !self.trace.pod_defined(id) {
+            self.trace.define_pod(id, &p.name, p.index);
         }
-        self.trace.emit_object_event(ev);
+        let (node, job) = (p.node, p.job);
+        self.emit_defined_pod(name, id, node, job);
     }
 
     /// `emit_pod` for an existing pod whose node and Job the caller holds: the pod is
@@ -697,6 +689,13 @@ impl World {
             return self.emit_pod(name, id);
         }
         debug_assert!(self.pods.get(id).is_some_and(|p| p.node == node && p.job == job));
+        self.emit_defined_pod(name, id, node, job);
+    }
+
+    /// The fast path's event of pod `id` (on `node`, of Job `job`), defined in the
+    /// trace: its node and Job defined first if they are not yet.
+    #[inline(always)]
+    fn emit_defined_pod(&mut self, name: &'static str, id: PodId, node: Option<NodeId>, job: JobId) {
         if let Some(n) = node
             && !self.trace.node_defined(n)
         {
